@@ -1,0 +1,1 @@
+"""The flower CNN hyperparameter sweep (``python -m training.sweep``); needs the ``[train]`` extra."""
