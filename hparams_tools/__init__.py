@@ -11,6 +11,8 @@ Everything the library raises deliberately is a :class:`HParamsToolsError`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
 
 from .errors import (
@@ -25,7 +27,24 @@ from .errors import (
     SpaceFileError,
     UnknownMetricError,
 )
-from .io.experiment import Experiment, read_experiment
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .io.experiment import Experiment, read_experiment
+
+# The reader pulls in pandas and the protobufs; import it on first use so that
+# `import hparams_tools.space` (used by the sweep's argument parsing) stays light.
+_LAZY = {"Experiment": "io.experiment", "read_experiment": "io.experiment"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "__version__",
