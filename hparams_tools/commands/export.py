@@ -1,0 +1,94 @@
+"""``hparams-tools export``: every HParams session of a logdir as CSV, JSON or Parquet."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from ..errors import DamagedFileWarning, NoHParamsDataError, OutputError
+
+DESCRIPTION = """\
+Read a TensorBoard logdir (no TensorFlow needed) and write one row/object per HParams session:
+its run path, group, status, start/end time, hyperparameters and metric values.
+
+Formats: csv (the flat table, session first), json (a list of objects with "session", "group",
+"status", "start_time", "end_time", "hparams" and "metrics"; NaN/inf become null), parquet
+(needs pyarrow). The format comes from --format, else from the -o file's suffix; without -o the
+output goes to stdout as CSV (JSON with --format json; Parquet needs -o).
+
+Damaged records (truncated, bad CRC) are skipped with one warning line each on stderr; every
+intact record is used. Exit status: 0 ok (also with warnings), 2 unusable input or output.
+"""
+
+EPILOG = """\
+examples:
+  hparams-tools export logs/flowers                       # CSV to stdout
+  hparams-tools export logs/flowers -o results.json       # format from the suffix
+  hparams-tools export logs/flowers -o r.parquet --value max
+  hparams-tools export logs/flowers --format json --value mean-last-3 | jq '.[0]'
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``export`` subcommand."""
+    parser = subparsers.add_parser(
+        "export",
+        help="export HParams sessions (hparams + metrics) as CSV, JSON or Parquet",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("logdir", metavar="LOGDIR", help="TensorBoard log directory (searched recursively)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="output file (default: stdout)")
+    parser.add_argument(
+        "--format", choices=None, metavar="{csv,json,parquet}",
+        help="output format (default: from the -o suffix; csv on stdout)",
+    )
+    parser.add_argument(
+        "--value", default="last", metavar="MODE",
+        help="metric value per session: last (TensorBoard's; default), max, min or mean-last-K (e.g. mean-last-3)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``hparams-tools export``; returns the exit status (errors are raised, never sys.exit)."""
+    from ..io.experiment import parse_value_mode, read_experiment
+    from ..io.export import export, render, resolve_format
+
+    # Validate everything cheap before reading the logdir.
+    parse_value_mode(args.value)
+    fmt = resolve_format(args.output, args.format)
+    if args.output is None and fmt == "parquet":
+        raise OutputError("parquet is a binary format: give an output file, e.g. -o results.parquet")
+    if args.output is not None:
+        parent = Path(args.output).parent
+        if not parent.is_dir():
+            raise OutputError(f"cannot write {args.output}: directory {parent} does not exist")
+
+    with warnings.catch_warnings():
+        # Damage is reported below from experiment.damage, one line each, instead of Python's format.
+        warnings.simplefilter("ignore", DamagedFileWarning)
+        experiment = read_experiment(args.logdir, progress=not args.quiet and sys.stderr.isatty())
+    for damage in experiment.damage:
+        print(
+            f"hparams-tools export: warning: {damage.path}: {damage.reason} at byte {damage.offset} (skipped)",
+            file=sys.stderr,
+        )
+    if len(experiment.sessions) == 0:
+        raise NoHParamsDataError(f"{args.logdir}: no HParams sessions found")
+
+    if args.output is None:
+        sys.stdout.write(render(experiment, fmt, args.value))
+        sys.stdout.flush()
+    else:
+        export(experiment, args.output, format=fmt, value=args.value)
+        if not args.quiet:
+            print(
+                f"hparams-tools export: wrote {len(experiment.sessions)} sessions to {args.output}",
+                file=sys.stderr,
+            )
+    return 0

@@ -1,0 +1,183 @@
+"""Reference helpers for the io tests: TensorBoard's own view of a logdir and ours, as plain data.
+
+``tensorboard_view(logdir)`` asks TensorBoard's HParams backend (the same Python code that
+serves ``/data/plugin/hparams/experiment`` and ``/session_groups``) in-process, over a
+``MultiplexerDataProvider`` built exactly as ``tensorboard --logdir`` builds it.
+``reader_view(logdir)`` builds the same structure from :func:`hparams_tools.read_experiment`.
+Both return::
+
+    {"description": str,
+     "hparam_infos": {name: {"type": "float"|"string"|"bool"|None, "domain": None | ("interval", lo, hi)
+                             | ("discrete", sorted values)}},
+     "metrics": sorted metric names ("group/tag" or "tag"),
+     "sessions": {session: {"group", "status", "start_time", "end_time" (None when no end info),
+                            "hparams": {name: value}, "metrics": {name: last value}}}}
+
+Metric values that are missing or NaN are left out on both sides (TensorBoard omits a missing
+metric; the reader's metrics table has NaN for both); tests that care about NaN check it directly.
+TensorBoard keeps hparams per session group (taken from the group's first session), so a
+session's hparams on its side are its group's.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+_STATUS = {0: "UNKNOWN", 1: "SUCCESS", 2: "FAILURE", 3: "RUNNING"}
+_TYPE = {0: None, 1: "string", 2: "bool", 3: "float"}
+
+
+def _pb_value(value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "number_value":
+        return float(value.number_value)
+    if kind == "string_value":
+        return value.string_value
+    if kind == "bool_value":
+        return bool(value.bool_value)
+    return None
+
+
+def _sorted_values(values) -> list:
+    return sorted(values, key=lambda v: (type(v).__name__, v))
+
+
+def _metric_name(name) -> str:
+    return f"{name.group}/{name.tag}" if name.group else name.tag
+
+
+def tensorboard_view(logdir: str | Path) -> dict:
+    """TensorBoard's HParams backend's experiment and session groups for ``logdir`` as plain data."""
+    from tensorboard import context as tb_context
+    from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
+    from tensorboard.plugins import base_plugin
+    from tensorboard.plugins.hparams import api_pb2, backend_context, get_experiment, list_session_groups
+
+    logdir = str(logdir)
+    multiplexer = plugin_event_multiplexer.EventMultiplexer()
+    multiplexer.AddRunsFromDirectory(logdir)
+    multiplexer.Reload()
+    provider = data_provider.MultiplexerDataProvider(multiplexer, logdir)
+    context = backend_context.Context(
+        base_plugin.TBContext(logdir=logdir, multiplexer=multiplexer, data_provider=provider)
+    )
+    request_context = tb_context.RequestContext()
+    experiment = get_experiment.Handler(request_context, context, "", api_pb2.GetExperimentRequest()).run()
+    request = api_pb2.ListSessionGroupsRequest(
+        start_index=0,
+        slice_size=1_000_000,
+        allowed_statuses=list(_STATUS),
+    )
+    response = list_session_groups.Handler(request_context, context, "", request).run()
+    assert response.total_size == len(response.session_groups)
+
+    infos = {}
+    for info in experiment.hparam_infos:
+        domain_kind = info.WhichOneof("domain")
+        if domain_kind == "domain_interval":
+            domain = ("interval", info.domain_interval.min_value, info.domain_interval.max_value)
+        elif domain_kind == "domain_discrete":
+            domain = ("discrete", _sorted_values(_pb_value(v) for v in info.domain_discrete.values))
+        else:
+            domain = None
+        infos[info.name] = {"type": _TYPE[info.type], "domain": domain}
+    sessions = {}
+    for group in response.session_groups:
+        hparams = {k: _pb_value(v) for k, v in group.hparams.items()}
+        for session in group.sessions:
+            metrics = {}
+            for mv in session.metric_values:
+                if not math.isnan(mv.value):
+                    metrics[_metric_name(mv.name)] = mv.value
+            has_end = session.status != 0 or session.end_time_secs != 0
+            sessions[session.name] = {
+                "group": group.name,
+                "status": _STATUS[session.status],
+                "start_time": session.start_time_secs,
+                "end_time": session.end_time_secs if has_end else None,
+                "hparams": hparams,
+                "metrics": metrics,
+            }
+    return {
+        "description": experiment.description,
+        "hparam_infos": infos,
+        "metrics": sorted(_metric_name(m.name) for m in experiment.metric_infos),
+        "sessions": sessions,
+    }
+
+
+def _py(value) -> Any:
+    """numpy scalar -> Python scalar; NaN/None -> None."""
+    if value is None:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def reader_view(logdir: str | Path, experiment=None) -> dict:
+    """The same structure as :func:`tensorboard_view`, from ``hparams_tools.read_experiment``."""
+    from hparams_tools import read_experiment
+    from hparams_tools.io.experiment import Discrete, Interval
+
+    exp = experiment if experiment is not None else read_experiment(logdir)
+    infos = {}
+    for name, info in exp.hparam_infos.items():
+        if isinstance(info.domain, Interval):
+            domain = ("interval", info.domain.min_value, info.domain.max_value)
+        elif isinstance(info.domain, Discrete):
+            domain = ("discrete", _sorted_values(_py(v) for v in info.domain.values))
+        else:
+            domain = None
+        infos[name] = {"type": info.type, "domain": domain}
+    metrics_table = exp.metrics("last")
+    sessions = {}
+    for session, row in exp.sessions.iterrows():
+        hparams = {}
+        if session in exp.hparams.index:
+            for name, value in exp.hparams.loc[session].items():
+                value = _py(value)
+                if value is not None:
+                    hparams[name] = value
+        metrics = {}
+        if session in metrics_table.index:
+            for name, value in metrics_table.loc[session].items():
+                if not math.isnan(value):
+                    metrics[name] = float(value)
+        end = _py(row["end_time"])
+        sessions[session] = {
+            "group": row["group"],
+            "status": row["status"],
+            "start_time": _py(row["start_time"]),
+            "end_time": end,
+            "hparams": hparams,
+            "metrics": metrics,
+        }
+    return {
+        "description": exp.description,
+        "hparam_infos": infos,
+        "metrics": sorted(m.name for m in exp.metric_infos),
+        "sessions": sessions,
+    }
+
+
+def assert_matches_tensorboard(logdir: str | Path) -> dict:
+    """Assert the reader's view of ``logdir`` equals TensorBoard's; return TensorBoard's view."""
+    tb = tensorboard_view(logdir)
+    ours = reader_view(logdir)
+    assert tb["sessions"], f"TensorBoard found no sessions in {logdir}: the test case is broken"
+    assert sorted(ours["sessions"]) == sorted(tb["sessions"])
+    for name, expected in tb["sessions"].items():
+        got = ours["sessions"][name]
+        for key in ("group", "status", "start_time", "end_time", "hparams", "metrics"):
+            assert got[key] == expected[key], f"session {name!r}: {key} {got[key]!r} != TensorBoard {expected[key]!r}"
+    assert ours["metrics"] == tb["metrics"]
+    assert ours["hparam_infos"] == tb["hparam_infos"]
+    assert ours["description"] == tb["description"]
+    return tb
