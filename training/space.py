@@ -1,0 +1,144 @@
+"""Space file -> keras-tuner ``HyperParameters`` and TensorBoard ``hp.HParam`` domains.
+
+Parsing and validation live in :mod:`hparams_tools.space` (the one parser the
+analysis' ``suggest`` also writes with); this module only converts.
+"""
+
+from __future__ import annotations
+
+import math
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hparams_tools.space import Parameter, SearchSpace, load_space
+
+__all__ = [
+    "DEFAULT_SPACE",
+    "default_space_path",
+    "load_default_space",
+    "grid_values",
+    "to_keras_tuner",
+    "to_hparams",
+    "hyperband_epochs",
+    "python_value",
+]
+
+DEFAULT_SPACE = "default_space.yaml"
+
+
+def default_space_path() -> Path:
+    """Path of the space file shipped with the package."""
+    return Path(str(resources.files("training") / DEFAULT_SPACE))
+
+
+def load_default_space() -> SearchSpace:
+    """The shipped default space (learning rate, epochs, batch size)."""
+    return load_space(default_space_path())
+
+
+def grid_values(param: Parameter, points: int) -> list[Any]:
+    """The values a grid tries for ``param``: its list, or ``points`` values spread over its range.
+
+    Log distributions are spread evenly in log space, integers are rounded and de-duplicated.
+    """
+    if param.kind in ("values", "value"):
+        return list(param.values)
+    lo, hi = param.min, param.max
+    if points <= 1 or lo == hi:
+        return [lo if param.kind == "int_uniform" else float(lo)]
+    if param.kind == "log_uniform_values":
+        vals = np.geomspace(lo, hi, points)
+        return [float(f"{v:.6g}") for v in vals]
+    vals = np.linspace(lo, hi, points)
+    if param.kind == "int_uniform":
+        return sorted({int(round(v)) for v in vals})
+    return [float(f"{v:.6g}") for v in vals]
+
+
+def to_keras_tuner(space: SearchSpace, *, method: str, grid_points: int = 3, exclude: tuple[str, ...] = ()):
+    """Build keras-tuner ``HyperParameters`` for ``space`` under ``method``.
+
+    ``grid`` turns every distribution into a ``Choice`` of :func:`grid_values`;
+    the other methods keep distributions as ``Float``/``Int`` (log sampling for
+    ``log_uniform_values``) and lists as ``Choice``. Fixed values become ``Fixed``.
+
+    Args:
+        space: The parsed space.
+        method: The strategy.
+        grid_points: Values per distribution for ``grid``.
+        exclude: Parameter names left out (Hyperband owns ``epochs``).
+    """
+    import keras_tuner as kt
+
+    hps = kt.HyperParameters()
+    for name, p in space.parameters.items():
+        if name in exclude:
+            continue
+        if p.kind == "value":
+            hps.Fixed(name, p.values[0])
+        elif p.kind == "values" or method == "grid":
+            values = grid_values(p, grid_points)
+            if len(values) == 1:
+                hps.Fixed(name, values[0])
+            else:
+                hps.Choice(name, values, ordered=all(isinstance(v, (int, float)) for v in values))
+        elif p.kind == "int_uniform":
+            hps.Int(name, int(p.min), int(p.max))
+        else:
+            hps.Float(name, float(p.min), float(p.max), sampling="log" if p.is_log else "linear")
+    return hps
+
+
+def hyperband_epochs(max_epochs: int, factor: int) -> list[int]:
+    """Every epoch count keras-tuner's Hyperband can give a trial (its ``_get_epochs`` formula)."""
+    max_epochs = int(max_epochs)
+    s_max = int(math.log(max_epochs) / math.log(factor) + 1e-9) if max_epochs > 1 else 0
+    return sorted({math.ceil(max_epochs / factor**k) for k in range(s_max + 1)})
+
+
+def to_hparams(space: SearchSpace, *, overrides: dict[str, list[Any]] | None = None) -> list:
+    """TensorBoard ``hp.HParam`` objects for every parameter, with their domains.
+
+    ``log_uniform_values`` becomes a ``RealInterval`` whose description says
+    "log scale" (the reader's ``HParamInfo.log_scale`` and the analysis use it).
+
+    Args:
+        space: The parsed space.
+        overrides: Parameter name -> discrete values replacing its domain
+            (Hyperband's epoch counts).
+    """
+    from tensorboard.plugins.hparams import api as hp
+
+    out = []
+    for name, p in space.parameters.items():
+        desc = p.description
+        if overrides and name in overrides:
+            domain = hp.Discrete(sorted(overrides[name]))
+        elif p.kind in ("values", "value"):
+            values = list(p.values)
+            if len({type(v) for v in values}) > 1:
+                if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+                    values = [float(v) for v in values]
+                else:
+                    values = [str(v) for v in values]
+            domain = hp.Discrete(values)
+        elif p.kind == "int_uniform":
+            domain = hp.IntInterval(int(p.min), int(p.max))
+        else:
+            domain = hp.RealInterval(float(p.min), float(p.max))
+            if p.is_log:
+                desc = (desc + " " if desc else "") + "(sampled on a log scale)"
+        out.append(hp.HParam(name, domain, description=desc))
+    return out
+
+
+def python_value(value: Any) -> int | float | str | bool:
+    """A keras-tuner value as a plain Python scalar for the HParams summary."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)

@@ -1,0 +1,454 @@
+"""``python -m training.sweep``: a keras-tuner sweep of the flower CNN with complete TensorBoard HParams logs.
+
+Run ``python -m training.sweep --help`` for every option. The pieces:
+argument parsing and validation (:func:`build_parser`, :func:`prepare`), the
+logdir life cycle (fresh, resume, ``--overwrite``), progress lines, the final
+leaderboard and the optional HTML report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Sequence
+
+# TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notes) would bury the progress lines.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from hparams_tools._files import atomic_write
+from hparams_tools.errors import HParamsToolsError, OutputError
+from hparams_tools.space import METHODS, SearchSpace, load_space
+
+from .errors import StrategyError
+
+__all__ = ["build_parser", "main", "run_sweep", "SweepResult"]
+
+STATE_DIR = ".keras_tuner"
+PROJECT = "sweep"
+SETTINGS = "sweep.json"
+
+EPILOG = """\
+space file (YAML, W&B sweep keys):
+  method: random            # grid | random | bayesian | hyperband | hybrid
+  metric: {name: validation/epoch_accuracy, goal: maximize}
+  max_trials: 16
+  seed: 0
+  folds: 3                  # optional: k-fold cross-validation
+  hyperband: {factor: 3, iterations: 1}
+  parameters:
+    learning_rate: {distribution: log_uniform_values, min: 1.0e-5, max: 1.0e-1}
+    epochs: {values: [2, 4, 8, 12]}
+    batch_size: {values: [16, 32, 64, 128]}
+    optimizer: {values: [adam, sgd, rmsprop]}
+    dropout: {distribution: uniform, min: 0.0, max: 0.5}
+    filters: {distribution: int_uniform, min: 8, max: 32}
+    dense_units: {value: 64}
+  The model reads learning_rate, optimizer (adam sgd rmsprop adamw nadam), dropout,
+  filters, conv_blocks, dense_units, momentum (sgd), batch_size and epochs; any other
+  parameter is only logged.
+
+strategies:
+  grid       every combination; a distribution contributes --grid-points values
+  random     independent draws (log distributions sampled in log space)
+  bayesian   Gaussian-process Bayesian optimisation (keras-tuner)
+  hyperband  Hyperband owns the epoch budget: max epochs = the largest `epochs`
+             value (or --max-epochs); --max-trials does not apply
+  hybrid     grid over every `values` parameter, random over every distribution
+
+resume and distribution:
+  Rerunning the same command continues an interrupted sweep (finished trials are kept,
+  the interrupted one runs again); --overwrite starts afresh. For keras-tuner's
+  chief/worker mode set KERASTUNER_TUNER_ID (chief, tuner0, tuner1...),
+  KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT and run the same command on every
+  machine with a shared logdir; `python -m training.launch --workers N -- <args>`
+  does it for N local workers.
+
+exit status: 0 done, 2 bad input (one line on stderr), 1 unexpected error.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m training.sweep``."""
+    p = argparse.ArgumentParser(
+        prog="python -m training.sweep",
+        description="Run a keras-tuner hyperparameter sweep of a small flower CNN and log every trial as a "
+                    "TensorBoard HParams session (open it with TensorBoard or analyse it with hparams-tools). "
+                    "Without arguments: the shipped default space (learning rate, epochs, batch size), random "
+                    "search, on the built-in generated flower dataset, into logs/flowers/default.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = p.add_argument_group("search")
+    g.add_argument("--space", metavar="FILE", help="search-space YAML replacing the shipped default "
+                   "(training/default_space.yaml)")
+    g.add_argument("--strategy", metavar="NAME", help=f"override the space's method: {', '.join(METHODS)}")
+    g.add_argument("--max-trials", type=int, metavar="N", help="override the space's max_trials (grid: default all "
+                   "combinations)")
+    g.add_argument("--seed", type=int, metavar="N", help="random seed for data, oracle and weights (default: the "
+                   "space's seed, else 0); equal seeds give equal sweeps")
+    g.add_argument("--grid-points", type=int, default=3, metavar="N", help="values per distribution for the grid "
+                   "strategy (default 3)")
+    g.add_argument("--max-epochs", type=int, metavar="N", help="hyperband: most epochs per trial (default: largest "
+                   "`epochs` value in the space)")
+    g.add_argument("--hyperband-factor", type=int, metavar="N", help="hyperband reduction factor (default 3)")
+    g = p.add_argument_group("data and validation")
+    g.add_argument("--data", default="builtin", metavar="SOURCE", help="'builtin' (generated flowers, default), a "
+                   "folder with one sub-folder of JPEG/PNG images per class, or tfds:<name> (e.g. tfds:tf_flowers; "
+                   "needs tensorflow-datasets)")
+    g.add_argument("--image-size", type=int, metavar="PX", help="image side in pixels (default 32 for builtin, "
+                   "64 otherwise); small values make tests fast")
+    g.add_argument("--samples-per-class", type=int, default=250, metavar="N", help="builtin data: images per class "
+                   "(default 250)")
+    g.add_argument("--cache-dir", default="logs/.cache", metavar="DIR", help="where the builtin data is cached "
+                   "(default logs/.cache)")
+    g.add_argument("--folds", type=int, metavar="K", help="k-fold cross-validation: one session per fold, grouped "
+                   "by trial; the oracle gets the mean (default: the space's folds, else a hold-out split)")
+    g.add_argument("--validation-split", type=float, default=0.2, metavar="F", help="hold-out fraction "
+                   "(default 0.2)")
+    g.add_argument("--augment", default="full", metavar="MODE", help="training augmentation in the tf.data "
+                   "pipeline: full (flip, rotation, zoom; default), flip, none")
+    g = p.add_argument_group("output")
+    g.add_argument("--name", metavar="NAME", help="experiment name (default: the space's name, else 'default')")
+    g.add_argument("--logdir", metavar="DIR", help="experiment directory (default logs/flowers/<name>)")
+    g.add_argument("--overwrite", action="store_true", help="delete a previous sweep in the logdir and start afresh "
+                   "(default: resume it)")
+    g.add_argument("--no-report", action="store_true", help="do not write <logdir>/report.html at the end")
+    g.add_argument("--quiet", action="store_true", help="no progress lines")
+    g.add_argument("--verbose", action="store_true", help="also show Keras' per-epoch progress")
+    g = p.add_argument_group("hardware")
+    g.add_argument("--mixed-precision", action="store_true", help="train with the mixed_float16 policy (GPUs)")
+    g.add_argument("--cpu", action="store_true", help="hide GPUs and train on the CPU")
+    return p
+
+
+@dataclass
+class SweepResult:
+    """What a finished sweep (or this worker's share of it) produced."""
+
+    logdir: Path
+    objective: str
+    goal: str
+    trials: list[dict]            # id, status, score, values, epochs (this process)
+    epochs_spent: int             # epochs trained by this process
+    seconds: float
+    report: Path | None = None
+
+
+def _fail(msg: str) -> None:
+    raise StrategyError(msg)
+
+
+def resolve(args: argparse.Namespace) -> tuple[SearchSpace, dict]:
+    """Apply the flags to the space file; validate everything that needs no TensorFlow.
+
+    Returns:
+        The effective space and the settings dict stored with the sweep (for resume checks).
+    """
+    from .space import default_space_path
+
+    space = load_space(args.space) if args.space else load_space(default_space_path())
+    method = args.strategy or space.method
+    if method not in METHODS:
+        _fail(f"unknown strategy {method!r}; use one of {', '.join(METHODS)}")
+    seed = args.seed if args.seed is not None else (space.seed if space.seed is not None else 0)
+    max_trials = args.max_trials if args.max_trials is not None else space.max_trials
+    if max_trials is not None and max_trials < 1:
+        _fail(f"--max-trials must be at least 1, got {max_trials}")
+    folds = args.folds if args.folds is not None else int(space.options.get("folds", 0) or 0)
+    if folds == 1 or folds < 0:
+        _fail(f"--folds must be 0 (hold-out) or at least 2, got {folds}")
+    if args.augment not in ("full", "flip", "none"):
+        _fail(f"unknown --augment {args.augment!r}; use full, flip or none")
+    if not 0 < args.validation_split < 1:
+        _fail(f"--validation-split must be between 0 and 1, got {args.validation_split}")
+    if args.grid_points < 1:
+        _fail(f"--grid-points must be at least 1, got {args.grid_points}")
+    hb = dict(space.options.get("hyperband") or {})
+    factor = args.hyperband_factor or int(hb.get("factor", 3))
+    if factor < 2:
+        _fail(f"hyperband factor must be at least 2, got {factor}")
+    max_epochs = args.max_epochs or hb.get("max_epochs")
+    if max_epochs is None:
+        ep = space.parameters.get("epochs")
+        if ep is None:
+            max_epochs = 12
+        else:
+            max_epochs = max(v for v in ep.values) if ep.kind in ("values", "value") else ep.max
+    image_size = args.image_size or (32 if args.data == "builtin" else 64)
+    if image_size < 8:
+        _fail(f"--image-size must be at least 8, got {image_size}")
+    space = replace(space, method=method, seed=seed, max_trials=max_trials,
+                    metric=space.metric or "validation/epoch_accuracy")
+    name = args.name or space.name or "default"
+    settings = {
+        "space": space.to_dict(), "data": args.data, "image_size": image_size,
+        "samples_per_class": args.samples_per_class if args.data == "builtin" else None,
+        "folds": folds, "validation_split": args.validation_split, "augment": args.augment,
+        "grid_points": args.grid_points, "hyperband": {"factor": factor, "max_epochs": int(max_epochs),
+                                                       "iterations": int(hb.get("iterations", 1))},
+        "name": name, "mixed_precision": bool(args.mixed_precision),
+    }
+    return space, settings
+
+
+def _role() -> str:
+    """'single', 'chief' or 'worker' from keras-tuner's environment variables."""
+    if "KERASTUNER_ORACLE_IP" not in os.environ:
+        return "single"
+    if "KERASTUNER_ORACLE_PORT" not in os.environ or "KERASTUNER_TUNER_ID" not in os.environ:
+        raise StrategyError("distributed mode needs KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP and "
+                            "KERASTUNER_ORACLE_PORT all set")
+    return "chief" if "chief" in os.environ["KERASTUNER_TUNER_ID"] else "worker"
+
+
+def prepare_logdir(logdir: Path, settings: dict, *, overwrite: bool, role: str) -> bool:
+    """Check the logdir; delete it for ``--overwrite``. Returns True when resuming a sweep."""
+    state = logdir / STATE_DIR / SETTINGS
+    if role == "worker":
+        return True
+    if logdir.exists() and not logdir.is_dir():
+        raise OutputError(f"logdir {logdir} is a file; choose another --logdir")
+    if state.is_file():
+        if overwrite:
+            shutil.rmtree(logdir)
+        else:
+            try:
+                old = json.loads(state.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                old = None
+            if old != json.loads(json.dumps(settings)):
+                diff = sorted(k for k in set(settings) | set(old or {}) if (old or {}).get(k) != settings.get(k))
+                raise OutputError(f"logdir {logdir} holds a sweep with other settings ({', '.join(diff)}); rerun the "
+                                  "same command to resume it, or pass --overwrite or another --name")
+            return True
+    elif logdir.is_dir() and any(logdir.iterdir()):
+        raise OutputError(f"logdir {logdir} exists and is not a sweep of this tool; choose another --name/--logdir")
+    try:
+        (logdir / STATE_DIR).mkdir(parents=True, exist_ok=True)
+        probe = logdir / STATE_DIR / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(f"cannot write to logdir {logdir}: {exc.strerror or exc}") from None
+    return False
+
+
+def _configure_tensorflow(args: argparse.Namespace, quiet: bool) -> Any:
+    """Pick devices (MirroredStrategy on several GPUs), set mixed precision; print the devices used."""
+    import tensorflow as tf
+
+    if args.cpu:
+        tf.config.set_visible_devices([], "GPU")
+    gpus = tf.config.list_logical_devices("GPU") if not args.cpu else []
+    if args.mixed_precision:
+        import keras
+
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    strategy = None
+    if len(gpus) > 1:
+        strategy = tf.distribute.MirroredStrategy()
+        devices = f"{len(gpus)} GPUs with MirroredStrategy: {', '.join(g.name for g in gpus)}"
+    elif gpus:
+        devices = f"GPU {gpus[0].name}"
+    else:
+        devices = f"CPU ({os.cpu_count()} cores)"
+    if not quiet:
+        mp = ", mixed precision (mixed_float16)" if args.mixed_precision else ""
+        print(f"devices: {devices}{mp}", flush=True)
+    return strategy
+
+
+def _fmt_time(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _fmt_values(values: dict) -> str:
+    out = []
+    for k, v in values.items():
+        if k.startswith("tuner/"):
+            continue
+        out.append(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}")
+    return " ".join(out)
+
+
+def run_sweep(args: argparse.Namespace) -> SweepResult:
+    """Run (or resume, or join as a worker) the sweep the arguments describe."""
+    space, settings = resolve(args)
+    role = _role()
+    logdir = Path(args.logdir or Path("logs") / "flowers" / settings["name"])
+    resuming = prepare_logdir(logdir, settings, overwrite=args.overwrite, role=role)
+    quiet = args.quiet
+
+    from .data import load_data
+
+    data = load_data(args.data, image_size=settings["image_size"], samples_per_class=args.samples_per_class,
+                     seed=space.seed, cache_dir=args.cache_dir)
+    if settings["folds"] > len(data.y):
+        _fail(f"--folds {settings['folds']} exceeds the {len(data.y)} examples")
+
+    import warnings
+
+    # Keras warns that fit's shuffle flag is ignored for tf.data input; the pipeline shuffles itself.
+    warnings.filterwarnings("ignore", message=".*shuffle=True.*was passed.*")
+    strategy = _configure_tensorflow(args, quiet)
+    from . import hparams_logging
+    from .space import hyperband_epochs, to_hparams, to_keras_tuner
+    from .tuner import FlowerTuner, TrialSetup, hyperband_trial_count, make_oracle
+
+    method = space.method
+    hb = settings["hyperband"]
+    hyperband = method == "hyperband"
+    exclude = ("epochs",) if hyperband else ()
+    hps = to_keras_tuner(space, method=method, grid_points=settings["grid_points"], exclude=exclude)
+    max_trials = space.max_trials
+    if method in ("grid", "hybrid"):
+        n_grid = 1
+        for h in hps.space:
+            if type(h).__name__ == "Choice":
+                n_grid *= len(h.values)
+        if method == "grid":
+            max_trials = min(max_trials or n_grid, n_grid)
+        elif max_trials is None:
+            max_trials = n_grid
+    if max_trials is None:
+        max_trials = 10
+    total = hyperband_trial_count(hb["max_epochs"], hb["factor"], hb["iterations"]) if hyperband else max_trials
+    overrides = {"epochs": hyperband_epochs(hb["max_epochs"], hb["factor"])} if hyperband else None
+    hparams = to_hparams(space, overrides=overrides)
+    if hyperband and "epochs" not in space.parameters:
+        from tensorboard.plugins.hparams import api as hp
+
+        hparams.append(hp.HParam("epochs", hp.Discrete(overrides["epochs"])))
+    logged = tuple(h.name for h in hparams)
+
+    if not quiet:
+        mode = f"{settings['folds']}-fold CV" if settings["folds"] else f"hold-out {args.validation_split:g}"
+        what = "resuming" if resuming and role != "worker" else ("joining as " + os.environ.get(
+            "KERASTUNER_TUNER_ID", "") if role == "worker" else "starting")
+        print(f"{what} sweep {settings['name']!r}: {method}, {total} trials, objective {space.metric} ({space.goal}), "
+              f"{mode}; data: {data.source}, {len(data.y)} images, {len(data.class_names)} classes; logdir {logdir}",
+              flush=True)
+
+    if role != "worker" and not resuming:
+        desc = (f"Flower CNN sweep '{settings['name']}': {method} search on {data.source}, "
+                f"{'%d-fold CV' % settings['folds'] if settings['folds'] else 'hold-out validation'}, seed {space.seed}.")
+        hparams_logging.write_experiment_config(str(logdir), hparams, objective=space.metric, goal=space.goal,
+                                                description=desc)
+        with atomic_write(logdir / STATE_DIR / SETTINGS) as fh:
+            json.dump(settings, fh, indent=1)
+
+    start = time.time()
+    progress = {"done": 0, "best": None, "new": 0}
+    results: list[dict] = []
+
+    def on_done(trial: Any, info: dict) -> None:
+        t = tuner.oracle.get_trial(trial.trial_id) if role != "worker" else trial
+        status = str(getattr(t, "status", trial.status))
+        score = getattr(t, "score", None) if status == "COMPLETED" else None
+        progress["done"] += 1
+        progress["new"] += 1
+        results.append({"id": trial.trial_id, "status": status, "score": score,
+                        "values": dict(trial.hyperparameters.values), "epochs": info["epochs"]})
+        if score is not None and (progress["best"] is None or _better(score, progress["best"][0], space.goal)):
+            progress["best"] = (score, trial.trial_id)
+        if quiet:
+            return
+        elapsed = time.time() - start
+        left = max(0, total - progress["done"])
+        eta = elapsed / progress["new"] * left
+        outcome = f"{score:.4f}" if score is not None else f"FAILED ({info['failure'] or status})"
+        best = f"{progress['best'][0]:.4f} (trial {progress['best'][1]})" if progress["best"] else "-"
+        print(f"trial {progress['done']}/{total} [{trial.trial_id}] {_fmt_values(trial.hyperparameters.values)} "
+              f"-> {outcome} | elapsed {_fmt_time(elapsed)}, ETA {_fmt_time(eta)}, best {best}", flush=True)
+
+    setup = TrialSetup(
+        data=data, logdir=logdir, image_size=settings["image_size"], objective=space.metric, goal=space.goal,
+        logged=logged, seed=space.seed, folds=settings["folds"], validation_fraction=args.validation_split,
+        augment=args.augment, hyperband=hyperband, mixed_precision=args.mixed_precision, distribution=strategy,
+        fit_verbose=2 if args.verbose else 0, on_trial_done=on_done)
+    oracle = make_oracle(method, hps, objective=space.metric, goal=space.goal, max_trials=max_trials,
+                         seed=space.seed, max_epochs=hb["max_epochs"], factor=hb["factor"],
+                         iterations=hb["iterations"])
+    tuner = FlowerTuner(oracle, setup, directory=str(logdir / STATE_DIR), project_name=PROJECT, overwrite=False)
+    if role != "worker":
+        finished = [t for t in tuner.oracle.trials.values() if t.status in ("COMPLETED", "FAILED")]
+        progress["done"] = len(finished)
+        for t in finished:
+            if t.status == "COMPLETED" and t.score is not None and (
+                    progress["best"] is None or _better(t.score, progress["best"][0], space.goal)):
+                progress["best"] = (t.score, t.trial_id)
+        if finished and not quiet:
+            print(f"{len(finished)} finished trial(s) kept; continuing", flush=True)
+    tuner.search(verbose=0)
+    seconds = time.time() - start
+
+    trials = results
+    if role != "worker":
+        trials = [{"id": t.trial_id, "status": str(t.status), "score": t.score if t.status == "COMPLETED" else None,
+                   "values": dict(t.hyperparameters.values),
+                   "epochs": tuner.epochs_spent.get(t.trial_id, 0)} for t in tuner.oracle.trials.values()]
+    result = SweepResult(logdir=logdir, objective=space.metric, goal=space.goal, trials=trials,
+                         epochs_spent=sum(tuner.epochs_spent.values()), seconds=seconds)
+    if role != "worker":
+        if not quiet:
+            _print_leaderboard(result)
+        if not args.no_report:
+            result.report = _write_report(logdir, space.metric, quiet)
+        if not quiet:
+            print(f"\nopen it in TensorBoard:  tensorboard --logdir {logdir}   (then the HPARAMS tab)")
+            print(f"analyse it:              hparams-tools analyze {logdir}")
+            if result.report:
+                print(f"report:                  {result.report}")
+    return result
+
+
+def _better(a: float, b: float, goal: str) -> bool:
+    return a > b if goal == "maximize" else a < b
+
+
+def _print_leaderboard(result: SweepResult, top: int = 5) -> None:
+    done = [t for t in result.trials if t["score"] is not None]
+    failed = [t for t in result.trials if t["score"] is None]
+    done.sort(key=lambda t: t["score"], reverse=result.goal == "maximize")
+    print(f"\nfinished in {_fmt_time(result.seconds)}: {len(done)} trial(s) succeeded, {len(failed)} failed")
+    print(f"best trials by {result.objective} ({result.goal}):")
+    for rank, t in enumerate(done[:top], 1):
+        print(f"  {rank}. trial {t['id']}  {t['score']:.4f}  {_fmt_values(t['values'])}")
+
+
+def _write_report(logdir: Path, objective: str, quiet: bool) -> Path | None:
+    """Write <logdir>/report.html when the report package is available; never fail the sweep for it."""
+    try:
+        from hparams_tools.report import write_report
+    except ImportError:
+        return None
+    try:
+        return Path(write_report([logdir], logdir / "report.html", target=objective))
+    except Exception as exc:  # the sweep's logs are complete; a report problem must not hide that
+        if not quiet:
+            print(f"note: report not written: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                  file=sys.stderr)
+        return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: run the sweep; a bad input prints one line on stderr and returns 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        run_sweep(args)
+    except HParamsToolsError as exc:
+        print(f"training.sweep: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("training.sweep: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
