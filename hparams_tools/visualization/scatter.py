@@ -1,0 +1,177 @@
+"""Scatter matrix of the most important hyperparameters, and a 3D scatter of two of them against the target."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..errors import InsufficientDataError
+from . import _common as c
+from .parallel import _Axis, _make_axis
+
+
+class _ScatterInfo(NamedTuple):
+    sessions: list[str]
+    axes: list[_Axis]  # the chosen hyperparameters (log10 / category codes)
+    target: np.ndarray
+    color_range: tuple[float, float]
+    best: int | None
+    notes: list[str]
+    data: c.PlotData
+
+
+def _get_scatter_info(data: c.PlotData, *, k: int, max_points: int = c.MAX_POINTS, seed: int = 0,
+                      numeric_first: bool = False) -> _ScatterInfo:
+    scored = c.require_sessions(data, "a scatter plot")
+    pool, top_note = c.top_hparams(data, len(data.hparams))
+    if numeric_first:  # 3D: prefer numbers, which make a readable space
+        pool = [n for n in pool if n not in data.categorical] + [n for n in pool if n in data.categorical]
+    names = pool[:k]
+    if len(pool) > k:
+        top_note = f"Showing the {k} most important of {len(pool)} varying hyperparameters (ranked by {data.ranked_by})."
+    if len(names) < min(k, 2):
+        raise InsufficientDataError(f"a scatter plot needs {min(k, 2)} varying hyperparameters; found {len(names)}")
+    rows, ds_note = c.downsample(data, max_points, seed=seed, frame=scored)
+    axes = [_make_axis(n, rows[n], n in data.log_scaled, n in data.categorical) for n in names]
+    best = data.best_session()
+    sessions = [str(s) for s in rows.index]
+    return _ScatterInfo(sessions, axes, rows[c.TARGET].to_numpy(dtype=float), data.color_range(),
+                        sessions.index(best) if best in sessions else None, [n for n in (top_note, ds_note) if n], data)
+
+
+def plot_scatter_matrix(source: Any, *, target: str | None = None, goal: str | None = None, value: str = "last",
+                        analysis: Any = None, k: int = 4, max_points: int = c.MAX_POINTS, seed: int = 0):
+    """Pairwise scatter plots of the ``k`` most important hyperparameters, coloured by the target.
+
+    The diagonal shows each hyperparameter's histogram; the best session is a red star.
+
+    Args:
+        source: An Experiment, a DataFrame or a PlotData.
+        target: Target metric.
+        goal: ``"maximize"`` or ``"minimize"``.
+        value: Metric value mode.
+        analysis: Optional AnalysisResult (ranks the hyperparameters).
+        k: Hyperparameters shown.
+        max_points: Points at most (seeded sample beyond).
+        seed: Seed of the sample.
+
+    Returns:
+        A matplotlib Figure.
+    """
+    data = c.plot_data(source, target=target, goal=goal, value=value, analysis=analysis)
+    info = _get_scatter_info(data, k=k, max_points=max_points, seed=seed)
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize
+
+    n = len(info.axes)
+    fig = c.new_figure(2.4 * n + 1.2, 2.4 * n + 0.6)
+    grid = fig.subplots(n, n, squeeze=False)
+    norm = Normalize(*info.color_range)
+    sc = None
+    for i, ay in enumerate(info.axes):
+        for j, ax_ in enumerate(info.axes):
+            ax = grid[i, j]
+            if i == j:
+                v = ay.values[np.isfinite(ay.values)]
+                ax.hist(v, bins=min(20, max(len(np.unique(v)), 1)), color="#888888")
+            else:
+                sc = ax.scatter(ax_.values, ay.values, c=info.target, cmap=colormaps[data.cmap], norm=norm, s=10, alpha=0.8)
+                if info.best is not None:
+                    ax.scatter([ax_.values[info.best]], [ay.values[info.best]], marker="*", s=120, color=c.BEST_COLOR,
+                               edgecolors="black", linewidths=0.5, zorder=5)
+                _ticks(ax.set_yticks, ay)
+            _ticks(ax.set_xticks, ax_)
+            if i == n - 1:
+                ax.set_xlabel(_label(ax_), fontsize=8)
+            if j == 0:
+                ax.set_ylabel(_label(ay) if i else "count", fontsize=8)
+            ax.tick_params(labelsize=7)
+    if sc is not None:
+        fig.colorbar(sc, ax=grid, label=data.target_label, shrink=0.7)
+    fig.suptitle(f"Scatter matrix of the top {n} hyperparameters ({len(info.sessions):,} sessions)")
+    c.caption(fig, info.notes + ["Red star: the best session."])
+    return fig
+
+
+def _label(a: _Axis) -> str:
+    return f"log10 {a.name}" if a.log else a.name
+
+
+def _ticks(setter, a: _Axis) -> None:
+    if a.categories is not None or a.log:
+        setter(a.tickvals, a.ticktext)
+
+
+def plot_scatter_3d(source: Any, *, target: str | None = None, goal: str | None = None, value: str = "last",
+                    analysis: Any = None, max_points: int = c.MAX_POINTS, seed: int = 0):
+    """3D scatter of the two most important hyperparameters (numbers first) and the target.
+
+    Args:
+        source: An Experiment, a DataFrame or a PlotData.
+        target: Target metric.
+        goal: ``"maximize"`` or ``"minimize"``.
+        value: Metric value mode.
+        analysis: Optional AnalysisResult (ranks the hyperparameters).
+        max_points: Points at most (seeded sample beyond).
+        seed: Seed of the sample.
+
+    Returns:
+        A matplotlib Figure (the report shows a rotatable plotly twin).
+    """
+    data = c.plot_data(source, target=target, goal=goal, value=value, analysis=analysis)
+    info = _get_scatter_info(data, k=2, max_points=max_points, seed=seed, numeric_first=True)
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize
+
+    fig = c.new_figure(7, 6)
+    ax = fig.add_subplot(projection="3d")
+    a, b = info.axes
+    sc = ax.scatter(a.values, b.values, info.target, c=info.target, cmap=colormaps[data.cmap],
+                    norm=Normalize(*info.color_range), s=14, depthshade=False)
+    if info.best is not None:
+        ax.scatter([a.values[info.best]], [b.values[info.best]], [info.target[info.best]], marker="*", s=200,
+                   color=c.BEST_COLOR, edgecolors="black", label="best")
+        ax.legend(fontsize=8)
+    for setter, axis in ((ax.set_xticks, a), (ax.set_yticks, b)):
+        _ticks(setter, axis)
+    ax.set_xlabel(_label(a))
+    ax.set_ylabel(_label(b))
+    ax.set_zlabel(data.target)
+    fig.colorbar(sc, ax=ax, label=data.target_label, shrink=0.6, pad=0.1)
+    ax.set_title(f"{data.target} over {a.name} and {b.name}")
+    c.caption(fig, info.notes)
+    return fig
+
+
+def _render_plotly_3d(info: _ScatterInfo):
+    import plotly.graph_objects as go
+
+    a, b = info.axes[:2]
+    data = info.data
+    hover = [c.esc(s) for s in info.sessions]
+    fig = go.Figure(go.Scatter3d(
+        x=a.values, y=b.values, z=info.target, mode="markers", text=hover,
+        hovertemplate="%{text}<br>" + c.esc(_label(a)) + "=%{x:.4g}<br>" + c.esc(_label(b)) + "=%{y:.4g}<br>"
+                      + c.esc(data.target) + "=%{z:.4g}<extra></extra>",
+        marker=dict(size=3, color=info.target, colorscale=data.plotly_scale, cmin=info.color_range[0],
+                    cmax=info.color_range[1], colorbar=dict(title=dict(text=c.esc(data.target_label), side="right"))),
+        name="sessions",
+    ))
+    if info.best is not None:
+        fig.add_trace(go.Scatter3d(x=[a.values[info.best]], y=[b.values[info.best]], z=[info.target[info.best]],
+                                   mode="markers", marker=dict(size=8, color=c.BEST_COLOR, symbol="diamond"),
+                                   name="best: " + c.esc(info.sessions[info.best])))
+    fig.update_layout(
+        title=dict(text=f"{c.esc(data.target)} over {c.esc(a.name)} and {c.esc(b.name)} (drag to rotate)"),
+        scene=dict(xaxis=_scene_axis(a), yaxis=_scene_axis(b), zaxis=dict(title=dict(text=c.esc(data.target)))),
+        height=560, margin=dict(l=0, r=0, t=60, b=0), legend=dict(x=0, y=1),
+    )
+    return fig
+
+
+def _scene_axis(a: _Axis) -> dict:
+    out: dict = dict(title=dict(text=c.esc(_label(a))))
+    if a.categories is not None or a.log:
+        out.update(tickvals=a.tickvals, ticktext=[c.esc(t) for t in a.ticktext])
+    return out
