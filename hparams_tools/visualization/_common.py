@@ -142,10 +142,17 @@ def _check_goal(goal: str) -> str:
 
 
 def auto_log(values: pd.Series) -> bool:
-    """True for a positive numeric hyperparameter spanning at least three decades."""
+    """True for a positive numeric hyperparameter that looks log-distributed.
+
+    That is: it spans at least two decades and its median sits in the bottom
+    quarter of its linear range (log-uniform samples or grids like 1e-4, 1e-3,
+    1e-2 do; a uniform 0..0.5 that happens to start near 0 does not).
+    """
     v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     v = v[np.isfinite(v)]
-    return bool(v.size >= 2 and v.min() > 0 and v.max() / v.min() >= 1000)
+    if v.size < 2 or v.min() <= 0 or v.max() / v.min() < 100:
+        return False
+    return bool((np.median(v) - v.min()) / (v.max() - v.min()) < 0.25)
 
 
 def is_numeric(values: pd.Series) -> bool:
@@ -186,8 +193,8 @@ def plot_data(
         hparams: Hyperparameter columns (default: all of the experiment's, or
             every DataFrame column that is neither the target nor a session column).
         log_scaled: Hyperparameters to draw on a log axis, in addition to those
-            declared log-scaled, those the analysis log-scaled, and positive
-            ones spanning three decades or more.
+            declared log-scaled, those the analysis log-scaled, and those that
+            look log-distributed (:func:`auto_log`).
         analysis: An AnalysisResult; its importance orders the hyperparameters.
         label: Short experiment name for legends.
 

@@ -1,0 +1,1 @@
+"""Developer tools of hparams-tools (not installed with the package)."""
