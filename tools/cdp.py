@@ -132,6 +132,10 @@ class Browser:
             raise RuntimeError(f"page script failed: {res['exceptionDetails'].get('text')}")
         return res.get("result", {}).get("value")
 
+    def reset(self) -> None:
+        """Forget what was recorded so far (before opening the next page)."""
+        self.log = PageLog()
+
     def open(self, path: str | os.PathLike[str], *, ready: str = "document.body && document.body.dataset.ready === '1'",
              timeout: float = 120.0) -> None:
         """Navigate to a local file and wait until ``ready`` (a JS expression) is true."""

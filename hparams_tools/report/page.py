@@ -113,14 +113,14 @@ def table(frame: pd.DataFrame, *, index_name: str | None = None, cls: str = "") 
 
 
 def leaderboard(block_id: str, columns: Sequence[str], rows: list[list[Any]], *, best: str | None, status_col: int,
-                page: int = 100) -> str:
+                page: int = 50) -> str:
     """The sortable, filterable leaderboard: data inline as JSON, rows drawn by the page's script."""
     payload = {"columns": list(columns), "rows": rows, "best": best, "status_col": status_col, "page": page}
     return (
         f'<div class="leaderboard-box" data-source="{e(block_id)}">{json_block(block_id, payload)}'
         '<div class="lb-controls"><input class="lb-filter" type="search" placeholder="filter sessions (any column)"'
         ' aria-label="filter sessions"><span class="lb-info muted"></span></div>'
-        '<div class="scroll"><table class="leaderboard"><thead></thead><tbody></tbody></table></div>'
+        '<div class="lb-scroll"><table class="leaderboard"><thead></thead><tbody></tbody></table></div>'
         '<div class="lb-controls"><button class="lb-more" type="button">show more</button>'
         '<span class="muted">Click a column header to sort; click again to reverse.</span></div></div>'
     )

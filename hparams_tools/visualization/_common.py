@@ -263,8 +263,8 @@ def rank_hparams(frame: pd.DataFrame, names: Sequence[str], categorical: set[str
     """Order hyperparameters, most important first.
 
     With an AnalysisResult: the mean over its importance methods (each
-    normalised to sum 1). Without: |Spearman correlation| with the target for
-    numbers, the correlation ratio (eta) for categories. Hyperparameters that
+    normalised to sum 1). Without: the correlation ratio (eta) of the target on
+    each hyperparameter (numbers binned into deciles). Hyperparameters that
     never vary go last.
 
     Returns:
@@ -280,7 +280,9 @@ def rank_hparams(frame: pd.DataFrame, names: Sequence[str], categorical: set[str
         mean = norm.mean(axis=1, skipna=True).fillna(0.0)
         scores = {str(k): float(v) for k, v in mean.items() if str(k) in names}
     if not scores:
-        how = "|Spearman correlation| with the target"
+        # the correlation ratio (eta) of the target on the hyperparameter's values (numbers in up to 10
+        # quantile bins): unlike a correlation it sees non-monotone effects such as a best learning rate
+        how = "the correlation ratio (eta) of the target on each hyperparameter"
         y = frame[TARGET].astype(float)
         ok = np.isfinite(y.to_numpy())
         for n in names:
@@ -288,10 +290,12 @@ def rank_hparams(frame: pd.DataFrame, names: Sequence[str], categorical: set[str
             if col.nunique(dropna=True) < 2:
                 continue
             if n in categorical:
-                scores[n] = _eta(col.astype(str), y[ok])
+                keys = col.astype(str)
+            elif col.nunique() <= 10:
+                keys = col
             else:
-                r = col.rank().corr(y[ok].rank())
-                scores[n] = abs(float(r)) if np.isfinite(r) else 0.0
+                keys = pd.qcut(col.rank(method="first"), 10, labels=False)
+            scores[n] = _eta(keys, y[ok])
     varying = [n for n in names if frame[n].nunique(dropna=True) >= 2]
     ordered = sorted(varying, key=lambda n: (-scores.get(n, -1.0), list(names).index(n)))
     return ordered + [n for n in names if n not in ordered], how
