@@ -347,9 +347,8 @@ def run_sweep(args: argparse.Namespace) -> SweepResult:
     results: list[dict] = []
 
     def on_done(trial: Any, info: dict) -> None:
-        t = tuner.oracle.get_trial(trial.trial_id) if role != "worker" else trial
-        status = str(getattr(t, "status", trial.status))
-        score = getattr(t, "score", None) if status == "COMPLETED" else None
+        status = str(trial.status)
+        score = info["score"] if status == "COMPLETED" else None
         progress["done"] += 1
         progress["new"] += 1
         results.append({"id": trial.trial_id, "status": status, "score": score,
@@ -359,12 +358,16 @@ def run_sweep(args: argparse.Namespace) -> SweepResult:
         if quiet:
             return
         elapsed = time.time() - start
-        left = max(0, total - progress["done"])
-        eta = elapsed / progress["new"] * left
         outcome = f"{score:.4f}" if score is not None else f"FAILED ({info['failure'] or status})"
         best = f"{progress['best'][0]:.4f} (trial {progress['best'][1]})" if progress["best"] else "-"
-        print(f"trial {progress['done']}/{total} [{trial.trial_id}] {_fmt_values(trial.hyperparameters.values)} "
-              f"-> {outcome} | elapsed {_fmt_time(elapsed)}, ETA {_fmt_time(eta)}, best {best}", flush=True)
+        if role == "worker":  # the chief owns the count; a worker reports its own share
+            where = f"trial {trial.trial_id} ({progress['done']} done here)"
+            timing = f"elapsed {_fmt_time(elapsed)}"
+        else:
+            left = max(0, total - progress["done"])
+            where = f"trial {progress['done']}/{total} [{trial.trial_id}]"
+            timing = f"elapsed {_fmt_time(elapsed)}, ETA {_fmt_time(elapsed / progress['new'] * left)}"
+        print(f"{where} {_fmt_values(trial.hyperparameters.values)} -> {outcome} | {timing}, best {best}", flush=True)
 
     setup = TrialSetup(
         data=data, logdir=logdir, image_size=settings["image_size"], objective=space.metric, goal=space.goal,
@@ -438,7 +441,7 @@ def _write_report(logdir: Path, objective: str, quiet: bool) -> Path | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: run the sweep; a bad input prints one line on stderr and returns 2."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(None if argv is None else [str(a) for a in argv])
     try:
         run_sweep(args)
     except HParamsToolsError as exc:

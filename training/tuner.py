@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -32,6 +33,18 @@ from .model import MODEL_HPARAMS, build_model
 from .space import python_value
 
 __all__ = ["TrialSetup", "HybridOracle", "make_oracle", "hyperband_trial_count", "FlowerTuner", "history_key"]
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one short line (Keras messages carry ANSI codes and several paragraphs)."""
+    text = _ANSI.sub("", str(exc))
+    first = next((line.strip() for line in text.splitlines() if line.strip() and "Exception encountered" not in line),
+                 "")
+    line = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return line if len(line) <= 160 else line[:157] + "..."
+
 
 _TUNER_KEYS = ("tuner/epochs", "tuner/initial_epoch", "tuner/bracket", "tuner/round", "tuner/trial_id")
 
@@ -158,8 +171,15 @@ class FlowerTuner(kt.Tuner):
 
     def __init__(self, oracle: Any, setup: TrialSetup, **kwargs: Any) -> None:
         self.setup = setup
+        try:  # keras-tuner prints every failed trial's traceback while its DEBUG flag is on (the default)
+            from keras_tuner.src import config as kt_config
+
+            kt_config.DEBUG = setup.fit_verbose > 0
+        except ImportError:  # pragma: no cover - a keras-tuner without that module prints nothing anyway
+            pass
         self.epochs_spent: dict[str, int] = {}  # trial id -> epochs trained in this process (all folds)
         self.failures: dict[str, str] = {}      # trial id -> why it failed
+        self.scores: dict[str, float] = {}      # trial id -> objective reported by this process
         super().__init__(oracle=oracle, hypermodel=None, **kwargs)
 
     def on_trial_end(self, trial: Any) -> None:
@@ -167,7 +187,8 @@ class FlowerTuner(kt.Tuner):
         super().on_trial_end(trial)
         if self.setup.on_trial_done is not None:
             self.setup.on_trial_done(trial, {"epochs": self.epochs_spent.get(trial.trial_id, 0),
-                                            "failure": self.failures.get(trial.trial_id)})
+                                            "failure": self.failures.get(trial.trial_id),
+                                            "score": self.scores.get(trial.trial_id)})
 
     # keras-tuner calls run_trial once per trial; its return value goes to the oracle.
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
@@ -198,14 +219,15 @@ class FlowerTuner(kt.Tuner):
                 scores.append(self._fit(trial, hp, epochs, initial_epoch, tr, va, run_dir, session))
             except kt.errors.FailedTrialError as exc:
                 session.end("FAILURE")
-                self.failures[trial.trial_id] = str(exc)
+                self.failures[trial.trial_id] = _ANSI.sub("", str(exc))
                 raise
             except Exception as exc:
                 session.end("FAILURE")
-                self.failures[trial.trial_id] = f"{type(exc).__name__}: {exc}"
+                self.failures[trial.trial_id] = _one_line(exc)
                 raise kt.errors.FailedTrialError(self.failures[trial.trial_id]) from exc
             session.end("SUCCESS")
-        return {s.objective: float(np.mean(scores))}
+        self.scores[trial.trial_id] = float(np.mean(scores))
+        return {s.objective: self.scores[trial.trial_id]}
 
     def _fit(self, trial: Any, hp: dict, epochs: int, initial_epoch: int, tr: np.ndarray, va: np.ndarray,
              run_dir: Path, session: Session) -> float:

@@ -1,0 +1,33 @@
+"""Helpers shared by the training tests (imported by name; conftest.py only holds fixtures)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_space(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run_cli(args, *, module="training.sweep", timeout=600, cwd=None) -> subprocess.CompletedProcess:
+    """``python -m <module> <args>`` in a subprocess (stdout and stderr captured as text)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+    env.pop("KERASTUNER_ORACLE_IP", None)
+    return subprocess.run([sys.executable, "-m", module, *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=timeout, cwd=cwd or ROOT)
+
+
+def tuner_trials(logdir: Path) -> dict[str, dict]:
+    """keras-tuner's own record of each trial (trial.json), by trial id."""
+    out = {}
+    for f in sorted((Path(logdir) / ".keras_tuner" / "sweep").glob("trial_*/trial.json")):
+        t = json.loads(f.read_text())
+        out[t["trial_id"]] = t
+    return out
