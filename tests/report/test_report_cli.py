@@ -1,0 +1,114 @@
+"""write_report and the report/plot commands on real logdirs: content, bad input, exit codes, atomic writes."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from hparams_tools.cli import main
+from hparams_tools.errors import OutputError, UnknownMetricError
+from hparams_tools.io.writer import EventWriter
+from hparams_tools.report import write_report
+
+
+def test_report_is_self_contained(sweep_dir, tmp_path):
+    out = write_report(sweep_dir, tmp_path / "r.html")
+    html = out.read_text(encoding="utf-8")
+    for section in ("overview", "leaderboard", "findings", "importance", "plots", "next-space", "data-quality"):
+        assert f'data-section="{section}"' in html
+    # nothing loaded from elsewhere: no external script/style/image reference
+    assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=\"(?!data:)", html)
+    assert "Content-Security-Policy" in html and "default-src 'none'" in html
+    assert html.count("<script>") == 2  # plotly.js (from the installed package) and the page script
+    from plotly.offline import get_plotlyjs
+
+    assert get_plotlyjs()[:2000] in html
+    assert not list(tmp_path.glob(".r.html.*.tmp"))  # the temporary file was moved into place
+
+
+def test_unknown_target_exits_2_and_keeps_the_old_report(sweep_dir, tmp_path, capsys):
+    out = tmp_path / "report.html"
+    out.write_text("previous report")
+    assert main(["report", str(sweep_dir), "-o", str(out), "--target", "validation/nope", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "validation/nope" in err and "validation/epoch_accuracy" in err and "Traceback" not in err
+    assert out.read_text() == "previous report"
+    with pytest.raises(UnknownMetricError):
+        write_report(sweep_dir, out, target="nope")
+
+
+def test_unwritable_output_exits_2_before_reading(sweep_dir, tmp_path, capsys):
+    assert main(["report", str(sweep_dir), "-o", str(tmp_path / "missing" / "r.html"), "-q"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["report", str(sweep_dir), "-o", str(tmp_path), "-q"]) == 2  # a directory
+    assert "is a directory" in capsys.readouterr().err
+    if os.geteuid() != 0:  # root may write anywhere
+        ro = tmp_path / "ro"
+        ro.mkdir(mode=0o500)
+        with pytest.raises(OutputError, match="not writable"):
+            write_report(sweep_dir, ro / "r.html")
+
+
+def test_missing_logdir_exits_2(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "nope"), "-o", str(tmp_path / "r.html"), "-q"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_logdir_without_sessions_is_reported(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    scalars_only = tmp_path / "scalars-only"  # event files, but no HParams data
+    with EventWriter(scalars_only / "run") as w:
+        w.add_scalar("loss", 1.0, 0)
+    out = write_report([empty, scalars_only], tmp_path / "r.html")
+    html = out.read_text(encoding="utf-8")
+    assert html.count('data-section="empty"') == 2
+    assert "No sessions to report" in html
+
+
+def test_single_session(tmp_path):
+    from tools.synthetic import write_sweep
+
+    logdir = write_sweep(tmp_path / "one", 1)
+    out = write_report(logdir, tmp_path / "one.html")
+    html = out.read_text(encoding="utf-8")
+    assert 'data-section="leaderboard"' in html and "trial_00000" in html
+    assert "contour not drawn" in html  # said in the data-quality notes instead of failing
+
+
+def test_several_logdirs_side_by_side_and_space_files(sweep_dir, other_sweep_dir, tmp_path):
+    out = write_report([sweep_dir, other_sweep_dir], tmp_path / "cmp.html", write_space=True)
+    html = out.read_text(encoding="utf-8")
+    assert html.count('class="experiment"') == 2
+    assert 'id="fig-history"' in html or 'data-fig="fig-history"' in html
+    spaces = sorted(p.name for p in tmp_path.glob("cmp_next_space*.yaml"))
+    if 'No suggestion' not in html:  # the analysis suggested a space for each logdir
+        assert spaces == ["cmp_next_space_1.yaml", "cmp_next_space_2.yaml"]
+        from hparams_tools.space import load_space
+
+        load_space(tmp_path / spaces[0])
+        assert "python -m training.sweep --space" in html
+
+
+@pytest.mark.parametrize("kind", ["parallel", "slices", "scatter-matrix", "scatter3d", "contour", "surface",
+                                  "curves", "groups", "history"])
+def test_plot_command_writes_each_kind(kind, sweep_dir, tmp_path):
+    out = tmp_path / f"{kind}.png"
+    assert main(["plot", kind, str(sweep_dir), "-o", str(out), "-q", "--dpi", "50"]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_command_formats_and_errors(sweep_dir, tmp_path, capsys):
+    assert main(["plot", "slices", str(sweep_dir), "-o", str(tmp_path / "s.svg"), "-q"]) == 0
+    assert b"<svg" in (tmp_path / "s.svg").read_bytes()[:500]
+    assert main(["plot", "slices", str(sweep_dir), "-o", str(tmp_path / "s.pdf"), "-q"]) == 0
+    assert (tmp_path / "s.pdf").read_bytes()[:5] == b"%PDF-"
+    assert main(["plot", "slices", str(sweep_dir), "-o", str(tmp_path / "s.gif"), "-q"]) == 2
+    assert ".png, .svg or .pdf" in capsys.readouterr().err
+    assert main(["plot", "contour", str(sweep_dir), "-o", str(tmp_path / "c.png"), "--target", "x", "-q"]) == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["plot", "nonsense", str(sweep_dir), "-o", str(tmp_path / "c.png")])
+    assert exc.value.code == 2
