@@ -7,8 +7,9 @@ built exactly like ``tensorboard.plugins.hparams.summary_v2`` builds them
 TensorBoard itself reads them (the conformance tests check this with its own
 HParams backend).
 
-Scalars are written the TF2/Keras 3 way (a rank-0 float tensor; the
-``scalars`` plugin metadata on the tag's first value only) or the
+Scalars are written the TF2/Keras 3 way (a rank-0 float32 tensor with the
+``scalars`` plugin metadata on every value, as TF 2.21 really writes it), the
+same with the metadata on a tag's first value only, or the
 TF1/PyTorch/tensorboardX way (``simple_value``).
 
 Typical use, e.g. to generate a test or benchmark logdir::
@@ -199,15 +200,17 @@ class EventWriter:
             value: The value (NaN and infinities are written as they are).
             step: Step (epoch) number.
             wall_time: Seconds since the epoch; now when ``None``.
-            kind: ``"tensor"`` (rank-0 float tensor with ``scalars`` metadata on the tag's first
-                value, as TF2/Keras 3 write) or ``"simple"`` (``simple_value``, as TF1, PyTorch and
-                tensorboardX write).
+            kind: ``"tensor"``: a rank-0 float32 tensor with the ``scalars`` plugin metadata on
+                every value, byte-for-byte what TF 2's ``tf.summary.scalar`` (Keras 3's TensorBoard
+                callback) writes; ``"tensor-first"``: the same with the metadata on the tag's first
+                value in this file only (TensorBoard allows it and readers must remember it);
+                ``"simple"``: ``simple_value``, as TF1, PyTorch and tensorboardX write.
 
         Raises:
             HParamsToolsError: for an unknown ``kind``.
         """
         summary = summary_pb2.Summary()
-        if kind == "tensor":
+        if kind in ("tensor", "tensor-first"):
             # TF writes scalar summaries as tensor_content (AsProtoTensorContent), little-endian float32.
             tensor = tensor_pb2.TensorProto(
                 dtype=types_pb2.DT_FLOAT,
@@ -215,14 +218,13 @@ class EventWriter:
                 tensor_content=struct.pack("<f", float(value)),
             )
             entry = summary.value.add(tag=tag, tensor=tensor)
-            if tag not in self._seen_tags:
-                # As tensorboard.plugins.scalar.metadata.create_summary_metadata (used by tf.summary.scalar).
+            if kind == "tensor" or tag not in self._seen_tags:
+                # Exactly what TF 2.21's tf.summary.scalar writes (plugin name only, no data_class).
                 entry.metadata.plugin_data.plugin_name = _SCALARS_PLUGIN
-                entry.metadata.data_class = summary_pb2.DATA_CLASS_SCALAR
         elif kind == "simple":
             summary.value.add(tag=tag, simple_value=float(value))
         else:
-            raise HParamsToolsError(f"unknown scalar kind {kind!r}; use 'tensor' or 'simple'")
+            raise HParamsToolsError(f"unknown scalar kind {kind!r}; use 'tensor', 'tensor-first' or 'simple'")
         self._seen_tags.add(tag)
         self._write_summary(summary, int(step), wall_time)
 
@@ -341,7 +343,8 @@ def write_session(
         start_time: Start time (seconds since the epoch); now when ``None``.
         end_time: End time; now when ``None``.
         scalars: ``{"train": {"epoch_loss": [...]}, "validation": {...}, "": {...}}``.
-        kind: Scalar encoding, ``"tensor"`` or ``"simple"`` (see :meth:`EventWriter.add_scalar`).
+        kind: Scalar encoding, ``"tensor"``, ``"tensor-first"`` or ``"simple"`` (see
+            :meth:`EventWriter.add_scalar`).
     """
     run_dir = Path(run_dir)
     for scalar_group in scalars or {}:

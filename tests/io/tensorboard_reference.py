@@ -10,7 +10,8 @@ Both return::
      "hparam_infos": {name: {"type": "float"|"string"|"bool"|None, "domain": None | ("interval", lo, hi)
                              | ("discrete", sorted values)}},
      "metrics": sorted metric names ("group/tag" or "tag"),
-     "sessions": {session: {"group", "status", "start_time", "end_time" (None when no end info),
+     "sessions": {session: {"group", "status", "start_time" (None when not written),
+                            "end_time" (None when no end info),
                             "hparams": {name: value}, "metrics": {name: last value}}}}
 
 Metric values that are missing or NaN are left out on both sides (TensorBoard omits a missing
@@ -91,12 +92,12 @@ def tensorboard_view(logdir: str | Path) -> dict:
             for mv in session.metric_values:
                 if not math.isnan(mv.value):
                     metrics[_metric_name(mv.name)] = mv.value
-            has_end = session.status != 0 or session.end_time_secs != 0
             sessions[session.name] = {
                 "group": group.name,
                 "status": _STATUS[session.status],
-                "start_time": session.start_time_secs,
-                "end_time": session.end_time_secs if has_end else None,
+                # proto3: 0 means "not written" (tensorboardX/PyTorch write no start time)
+                "start_time": session.start_time_secs or None,
+                "end_time": session.end_time_secs or None,
                 "hparams": hparams,
                 "metrics": metrics,
             }
@@ -167,6 +168,11 @@ def reader_view(logdir: str | Path, experiment=None) -> dict:
     }
 
 
+def typed(mapping: dict) -> dict:
+    """``{name: (type name, value)}``: makes ``True == 1.0`` and ``0.0 == False`` compare unequal."""
+    return {k: (type(v).__name__, v) for k, v in mapping.items()}
+
+
 def assert_matches_tensorboard(logdir: str | Path) -> dict:
     """Assert the reader's view of ``logdir`` equals TensorBoard's; return TensorBoard's view."""
     tb = tensorboard_view(logdir)
@@ -175,8 +181,11 @@ def assert_matches_tensorboard(logdir: str | Path) -> dict:
     assert sorted(ours["sessions"]) == sorted(tb["sessions"])
     for name, expected in tb["sessions"].items():
         got = ours["sessions"][name]
-        for key in ("group", "status", "start_time", "end_time", "hparams", "metrics"):
+        for key in ("group", "status", "start_time", "end_time", "metrics"):
             assert got[key] == expected[key], f"session {name!r}: {key} {got[key]!r} != TensorBoard {expected[key]!r}"
+        assert typed(got["hparams"]) == typed(expected["hparams"]), (
+            f"session {name!r}: hparams {got['hparams']!r} != TensorBoard {expected['hparams']!r}"
+        )
     assert ours["metrics"] == tb["metrics"]
     assert ours["hparam_infos"] == tb["hparam_infos"]
     assert ours["description"] == tb["description"]

@@ -17,7 +17,7 @@ import os
 import numpy as np
 import pytest
 
-from tensorboard_reference import assert_matches_tensorboard, reader_view, tensorboard_view
+from tensorboard_reference import assert_matches_tensorboard, reader_view, typed
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -150,7 +150,7 @@ def test_tutorial_pattern(tutorial_logdir):
 
     exp = read_experiment(tutorial_logdir)
     assert exp.declared
-    assert list(exp.hparam_infos) == ["num_units", "dropout", "optimizer"]
+    assert set(exp.hparam_infos) == {"num_units", "dropout", "optimizer"}
     assert exp.hparam_infos["num_units"].display_name == "Units"
     assert [m.display_name for m in exp.metric_infos] == ["Accuracy"]
 
@@ -336,7 +336,9 @@ def test_non_tensorflow_writers(writer, tmp_path):
     tb = assert_matches_tensorboard(tmp_path)
     assert set(tb["sessions"]) == {"run-0", "run-1", "run-2"}
     assert tb["sessions"]["run-1"]["metrics"] == {"hparam/accuracy": 0.75, "hparam/loss": 0.25}
-    assert tb["sessions"]["run-1"]["hparams"] == {"lr": pytest.approx(0.01), "opt": "sgd", "bn": False}
+    # PyTorch's add_hparams logs a bool as the number 0.0/1.0 (and declares it float); the others as a bool
+    bn = 0.0 if writer == "torch" else False
+    assert typed(tb["sessions"]["run-1"]["hparams"]) == typed({"lr": 0.01, "opt": "sgd", "bn": bn})
 
 
 def test_cross_writer_frames_equal(tmp_path):
@@ -347,6 +349,8 @@ def test_cross_writer_frames_equal(tmp_path):
     for name, write in SWEEP_WRITERS.items():
         write(tmp_path / name)
         table = read_experiment(tmp_path / name).table()
+        assert table["bn"].dtype == (float if name == "torch" else bool)  # PyTorch logs bools as 0.0/1.0
+        table["bn"] = table["bn"].astype(float)
         tables[name] = table.drop(columns=["start_time", "end_time"]).sort_index(axis=1)
     import pandas.testing as pdt
 
@@ -356,9 +360,9 @@ def test_cross_writer_frames_equal(tmp_path):
     assert tables["ours"].loc["run-2", "hparam/loss"] == 3.0
 
 
-@pytest.fixture(scope="module")
-def our_writer_logdir(tmp_path_factory):
-    """A Keras-shaped sweep from our writer with a declared experiment (tensor scalars)."""
+@pytest.fixture(scope="module", params=["tensor", "tensor-first", "simple"])
+def our_writer_logdir(request, tmp_path_factory):
+    """A Keras-shaped sweep from our writer with a declared experiment, in each scalar encoding."""
     from hparams_tools.io.experiment import Discrete, HParamInfo, Interval, MetricInfo
     from hparams_tools.io.writer import write_experiment, write_session
 
@@ -373,9 +377,11 @@ def our_writer_logdir(tmp_path_factory):
     rng = np.random.RandomState(0)
     for i in range(6):
         acc = rng.rand(3)
-        write_session(logdir / f"run-{i}", {"lr": 10 ** -(1 + i % 3), "opt": ["adam", "sgd"][i % 2]},
+        # two sessions per group, sharing the group's hparams (TensorBoard keeps hparams per group)
+        write_session(logdir / f"run-{i}", {"lr": 10 ** -(1 + i // 2), "opt": ["adam", "sgd"][i // 2 % 2]},
                       group=f"g{i // 2}", status=["SUCCESS", "FAILURE", None][i % 3],
-                      scalars={"validation": {"epoch_accuracy": acc}, "train": {"epoch_loss": 1 - acc}})
+                      scalars={"validation": {"epoch_accuracy": acc}, "train": {"epoch_loss": 1 - acc}},
+                      kind=request.param)
     return logdir
 
 

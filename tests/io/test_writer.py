@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 import pytest
-from tensorboard.compat.proto import event_pb2, summary_pb2
+from tensorboard.compat.proto import event_pb2
 from tensorboard.compat.tensorflow_stub import pywrap_tensorflow as tb_stub
 from tensorboard.plugins.hparams import api_pb2, metadata
 
@@ -73,19 +73,22 @@ def test_two_writers_same_dir_get_distinct_files(tmp_path):
     assert len(event_files(tmp_path)) == 2
 
 
-def test_tensor_scalars_metadata_only_on_first_value(tmp_path):
+@pytest.mark.parametrize("kind", ["tensor", "tensor-first"])
+def test_tensor_scalars(tmp_path, kind):
     values = [0.5, float("nan"), 2.25, float("inf")]
     with EventWriter(tmp_path) as w:
         for step, v in enumerate(values):
-            w.add_scalar("epoch_loss", v, step, wall_time=100.0 + step)
-        w.add_scalar("epoch_accuracy", 0.125, 7)
+            w.add_scalar("epoch_loss", v, step, wall_time=100.0 + step, kind=kind)
+        w.add_scalar("epoch_accuracy", 0.125, 7, kind=kind)
     events = read_events(w.path)[1:]
     assert [e.step for e in events] == [0, 1, 2, 3, 7]
     assert [e.wall_time for e in events[:4]] == [100.0, 101.0, 102.0, 103.0]
     loss = [e.summary.value[0] for e in events[:4]]
     assert loss[0].metadata.plugin_data.plugin_name == "scalars"
-    assert loss[0].metadata.data_class == summary_pb2.DATA_CLASS_SCALAR
-    assert all(not v.HasField("metadata") for v in loss[1:])
+    if kind == "tensor":  # as TF 2 writes: metadata on every value
+        assert all(v.metadata.plugin_data.plugin_name == "scalars" for v in loss)
+    else:  # only the first value of the tag carries it
+        assert all(not v.HasField("metadata") for v in loss[1:])
     decoded = [np.frombuffer(v.tensor.tensor_content, "<f4")[0] for v in loss]
     assert all(v.tensor.dtype == 1 and len(v.tensor.tensor_shape.dim) == 0 for v in loss)  # DT_FLOAT, rank 0
     assert decoded[0] == 0.5 and math.isnan(decoded[1]) and decoded[2] == 2.25 and math.isinf(decoded[3])
