@@ -62,7 +62,8 @@ _DATA_TYPES = {
     "string": api_pb2.DATA_TYPE_STRING,
     "bool": api_pb2.DATA_TYPE_BOOL,
 }
-# Several writers in one process and one second must still get distinct file names.
+# Several writers in one process and one second must still get distinct file names, and names
+# that sort in creation order (readers, TensorBoard included, read a run's files in name order).
 _FILE_COUNTER = itertools.count()
 
 
@@ -147,7 +148,8 @@ def _metric_info_pb(info: Any) -> api_pb2.MetricInfo:
 class EventWriter:
     """Append TensorBoard events to one new event file in ``run_dir``.
 
-    The file is named like TensorFlow's (``events.out.tfevents.<secs>.<host>.<pid>.<n>.v2``)
+    The file is named like TensorFlow's (``events.out.tfevents.<secs>.<host>.<pid>.<n>.v2``, with
+    ``n`` zero-padded so that files of one process sort in creation order)
     and starts with the ``file_version`` event. Use as a context manager, or call
     :meth:`close`.
 
@@ -163,7 +165,7 @@ class EventWriter:
         self.run_dir = Path(run_dir)
         name = (
             f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}."
-            f"{os.getpid()}.{next(_FILE_COUNTER)}.v2{filename_suffix}"
+            f"{os.getpid()}.{next(_FILE_COUNTER):06d}.v2{filename_suffix}"
         )
         self.path = self.run_dir / name
         try:

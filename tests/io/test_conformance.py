@@ -419,6 +419,29 @@ def test_our_writer_protos_equal_tensorflow(tf, hp, tmp_path):
     assert summaries(tmp_path / "ours") == summaries(tmp_path / "tf")
 
 
+def test_several_event_files_per_run_and_step_order(tmp_path):
+    """Resumed training (a second file continuing the steps), a restart (a second file going back
+    to step 0: TensorBoard's last value is the last one written) and out-of-order steps in a file."""
+    from hparams_tools.io.writer import EventWriter, write_session
+
+    write_session(tmp_path / "resume", {"a": 1}, scalars={"validation": {"acc": [0.25, 0.5]}})
+    with EventWriter(tmp_path / "resume" / "validation") as w:
+        w.add_scalar("acc", 0.75, 2)
+        w.add_scalar("acc", 0.875, 3)
+    write_session(tmp_path / "restart", {"a": 2}, scalars={"validation": {"acc": [0.25, 0.5, 0.625]}})
+    with EventWriter(tmp_path / "restart" / "validation") as w:
+        w.add_scalar("acc", 0.125, 0)
+        w.add_scalar("acc", 0.375, 1)
+    with EventWriter(tmp_path / "unordered") as w:
+        w.add_session_start({"a": 3})
+        w.add_scalar("acc", 0.5, 5)
+        w.add_scalar("acc", 0.25, 3)
+    tb = assert_matches_tensorboard(tmp_path)
+    assert [tb["sessions"][s]["metrics"] for s in ("resume", "restart", "unordered")] == [
+        {"validation/acc": 0.875}, {"validation/acc": 0.375}, {"acc": 0.25}]
+    assert len(list((tmp_path / "resume" / "validation").glob("events.out.tfevents.*"))) == 2
+
+
 def test_reader_view_on_empty_metrics_session(tmp_path):
     """A session without any scalars: TensorBoard lists it with no metric values; so do we."""
     from hparams_tools.io.writer import write_session

@@ -66,11 +66,13 @@ def test_file_name_and_first_record(tmp_path):
     assert not events[0].HasField("summary")
 
 
-def test_two_writers_same_dir_get_distinct_files(tmp_path):
-    with EventWriter(tmp_path) as a, EventWriter(tmp_path) as b:
-        pass
-    assert a.path != b.path
-    assert len(event_files(tmp_path)) == 2
+def test_writers_in_one_dir_get_distinct_files_sorted_in_creation_order(tmp_path):
+    paths = []
+    for _ in range(12):  # crosses 9 -> 10 in the counter: names must still sort in order
+        with EventWriter(tmp_path) as w:
+            paths.append(w.path)
+    assert len(set(paths)) == 12
+    assert event_files(tmp_path) == sorted(paths) and sorted(paths, key=lambda p: p.stat().st_mtime_ns) == paths
 
 
 @pytest.mark.parametrize("kind", ["tensor", "tensor-first"])
