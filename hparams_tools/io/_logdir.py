@@ -1,0 +1,212 @@
+"""Incremental state of a logdir: its runs, event files, read offsets and parsed values.
+
+A *run* is a directory holding at least one event file (TensorBoard's rule);
+its name is the path relative to the logdir, ``"/"``-separated, ``"."`` for the
+logdir itself. Files are kept per run in name order.
+
+:meth:`LogdirState.update` scans the tree and parses only what is new: bytes
+appended to known files (from the offset where the last read stopped, which is
+the start of an incomplete record if there was one), new files and new runs.
+Directory listings are reused while a directory's mtime is unchanged and old
+enough to be trusted (a file created in the same clock tick as a scan would not
+change the mtime again). A file that shrank or vanished makes the next update a
+full re-read, the only way to forget its old values exactly.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ._parallel import Job, parse_files
+from .records import Damage, is_event_file_name
+
+__all__ = ["LogdirState", "FileEntry"]
+
+# A directory modified less than this long before we listed it may change again within the
+# same mtime tick; list it again next time.
+_RACY_NS = 2_000_000_000
+
+
+@dataclass
+class FileEntry:
+    """One event file: its run, where the next read starts, and its damage so far."""
+
+    path: str
+    run: str
+    end: int = 0
+    size: int = 0
+    records: int = 0
+    damage: list[Damage] = field(default_factory=list)
+
+
+class LogdirState:
+    """Runs, files, (file, tag) series and value columns parsed so far from one logdir."""
+
+    def __init__(self, logdir: Path) -> None:
+        self.logdir = logdir
+        self._reset()
+
+    def _reset(self) -> None:
+        self.files: list[FileEntry] = []
+        self.file_index: dict[str, int] = {}
+        self.runs: dict[str, list[int]] = {}
+        self._dirs: dict[str, tuple[int, bool, list[str], list[str]]] = {}
+        # series[i] = [file_index, tag, plugin, content]; plugin None until the tag's first
+        # metadata in that file has been seen.
+        self.series: list[list] = []
+        self.series_index: dict[tuple[int, str], int] = {}
+        self.segments: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.version = 0  # bumped whenever anything new was parsed
+
+    # -- scanning -------------------------------------------------------------------------------
+    def _list_dir(self, path: str) -> tuple[list[str], list[str]]:
+        """Return (subdirectories, event file names) of ``path``, reusing a trusted listing."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            self._dirs.pop(path, None)
+            return [], []
+        cached = self._dirs.get(path)
+        if cached is not None and cached[0] == st.st_mtime_ns and cached[1]:
+            return cached[2], cached[3]
+        subdirs: list[str] = []
+        names: list[str] = []
+        try:
+            with os.scandir(path) as it:
+                for entry in it:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            subdirs.append(entry.name)
+                        elif is_event_file_name(entry.name) and entry.is_file():
+                            names.append(entry.name)
+                    except OSError:
+                        continue
+        except OSError:
+            return [], []
+        subdirs.sort()
+        names.sort()
+        trusted = time.time_ns() - st.st_mtime_ns > _RACY_NS
+        self._dirs[path] = (st.st_mtime_ns, trusted, subdirs, names)
+        return subdirs, names
+
+    def _scan(self) -> list[tuple[str, str]]:
+        """Walk the logdir; return ``(path, run)`` of every event file, runs in path order."""
+        root = os.fspath(self.logdir)
+        out: list[tuple[str, str]] = []
+        stack = [(root, ".")]
+        while stack:
+            path, run = stack.pop()
+            subdirs, names = self._list_dir(path)
+            for name in names:
+                out.append((os.path.join(path, name), run))
+            prefix = "" if run == "." else run + "/"
+            for sub in reversed(subdirs):
+                stack.append((os.path.join(path, sub), prefix + sub))
+        return out
+
+    # -- updating -------------------------------------------------------------------------------
+    def update(
+        self,
+        *,
+        workers: int | None = None,
+        progress: Callable[[int, int], Callable[[int], None] | None] | None = None,
+    ) -> bool:
+        """Scan and parse what is new since the last update.
+
+        Args:
+            workers: Worker processes (see :func:`~hparams_tools.io._parallel.parse_files`).
+            progress: ``progress(n_files, n_bytes)`` returning a per-chunk callback, or ``None``.
+
+        Returns:
+            Whether anything new was parsed (or damage changed).
+        """
+        found = self._scan()
+        first = not self.files
+        jobs: list[Job] = []
+        n_known = len(self.files)
+        known_seen = 0
+        for path, run in found:
+            idx = self.file_index.get(path)
+            if idx is None:
+                idx = len(self.files)
+                self.files.append(FileEntry(path, run))
+                self.file_index[path] = idx
+                self.runs.setdefault(run, []).append(idx)
+                size = 1 if first else _size(path)
+                jobs.append((idx, path, 0, size))
+                continue
+            known_seen += 1
+            entry = self.files[idx]
+            size = _size(path)
+            if size < entry.size:
+                return self._full_reread(workers, progress)
+            if size > entry.size:
+                jobs.append((idx, path, entry.end, size - entry.end))
+        if known_seen < n_known:  # a file vanished
+            return self._full_reread(workers, progress)
+        if not jobs:
+            return False
+        for run, idxs in self.runs.items():
+            idxs.sort(key=lambda i: self.files[i].path)
+        callback = progress(len(jobs), sum(j[3] for j in jobs)) if progress else None
+        result = parse_files(jobs, workers=workers, progress=callback)
+        self._merge(result)
+        self.version += 1
+        return True
+
+    def _full_reread(self, workers, progress) -> bool:
+        self._reset()
+        self.update(workers=workers, progress=progress)
+        self.version += 1
+        return True
+
+    def _merge(self, result) -> None:
+        """Fold a parse result into the state: offsets, damage, series and value columns."""
+        for info in result.infos:
+            entry = self.files[self.file_index[info.path]]
+            start = entry.end
+            entry.damage = [d for d in entry.damage if d.offset < start] + info.damage
+            entry.end = info.end
+            entry.records += info.n_records
+            entry.size = info.size
+        remap = np.empty(len(result.series), dtype=np.int32)
+        for i, (file_index, tag, plugin, content) in enumerate(result.series):
+            key = (file_index, tag)
+            gid = self.series_index.get(key)
+            if gid is None:
+                gid = self.series_index[key] = len(self.series)
+                self.series.append([file_index, tag, plugin, content])
+            elif self.series[gid][2] is None and plugin is not None:
+                self.series[gid][2] = plugin
+                self.series[gid][3] = content
+            remap[i] = gid
+        sid, step, wall, value = result.columns()
+        if len(sid):
+            self.segments.append((remap[sid], step, wall, value))
+
+    # -- views ----------------------------------------------------------------------------------
+    @property
+    def damage(self) -> list[Damage]:
+        """All damage found so far, by file then offset."""
+        return [d for entry in sorted(self.files, key=lambda e: e.path) for d in entry.damage]
+
+    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """All value columns ``(series id, step, wall_time, value)`` in read order."""
+        if len(self.segments) > 1:
+            self.segments = [tuple(np.concatenate(cols) for cols in zip(*self.segments))]
+        if not self.segments:
+            return (np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+        return self.segments[0]
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return -1

@@ -1,0 +1,288 @@
+"""TensorBoard's HParams rules applied to a parsed logdir (no pandas here).
+
+Follows ``tensorboard/plugins/hparams/backend_context.py`` and
+``list_session_groups.py`` (TensorBoard 2.21):
+
+* a run's tag kind and HParams infos come from the tag's *first* metadata in the
+  run (files in name order), as ``plugin_event_accumulator`` keeps it;
+* a session is a run with a ``_hparams_/session_start_info``; its group is the
+  start info's ``group_name``, or the session's own name when that is empty;
+* the experiment is the declared ``_hparams_/experiment`` (first run holding one,
+  runs in name order), else inferred from all session start infos: one type per
+  hparam (mixed types become ``string``), numbers an interval, strings and bools
+  a discrete set; hparams sorted by (does not differ, name), as TensorBoard does;
+* inferred metrics are the ``(group, tag)`` of every scalar ``(run, tag)`` whose run
+  is at or below a session (longest matching session; ``group`` = run path
+  relative to it), sorted by ``(tag, group)``; none when no hparam was inferred;
+* a metric's value in a session is the last value read of tag ``tag`` in run
+  ``<session>/<group>``; a session without end info has status UNKNOWN.
+
+One deliberate difference: TensorBoard names the logdir's own run ``"."`` and
+then fails to match ``./train`` against run ``train`` (and calls the root's own
+metrics group ``"."``), so a session written directly in the logdir loses its
+metrics there. Here the root session's runs are matched like any other's.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._logdir import LogdirState
+from ._model import Discrete, HParamInfo, Interval, MetricInfo
+from .events import (
+    EXPERIMENT_TAG,
+    HPARAMS_PLUGIN,
+    SCALARS_PLUGIN,
+    SESSION_END_TAG,
+    SESSION_START_TAG,
+    ExperimentInfo,
+    SessionEnd,
+    SessionStart,
+    decode_hparams_content,
+)
+
+__all__ = ["Model", "build_model", "parse_objective"]
+
+_OBJECTIVE = re.compile(r"^\s*objective\s*:\s*(.+?)\s+(maximize|minimize)\s*$", re.I | re.M)
+
+
+@dataclass
+class Model:
+    """Everything the frames are built from, as plain lists and numpy arrays."""
+
+    declared: bool = False
+    description: str = ""
+    hparam_infos: dict[str, HParamInfo] = field(default_factory=dict)
+    metric_infos: list[MetricInfo] = field(default_factory=list)
+    objective: tuple[str, str] | None = None
+    # sessions (sorted by name)
+    sessions: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    start_times: list[float] = field(default_factory=list)
+    end_times: list[float] = field(default_factory=list)
+    session_hparams: list[dict] = field(default_factory=list)
+    # scalar series (run, tag), values sorted so each series is one contiguous slice
+    series_run: list[str] = field(default_factory=list)
+    series_tag: list[str] = field(default_factory=list)
+    series_start: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    series_stop: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    series_session: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # -1: none
+    series_group: list[str] = field(default_factory=list)
+    step: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    wall: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    value: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # metric_series[i, j]: series id of metric j in session i, -1 when absent
+    metric_series: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int64))
+    n_runs: int = 0
+    n_scalar_runs: int = 0
+    n_records: int = 0
+
+
+def parse_objective(description: str) -> tuple[str, str] | None:
+    """Find a line ``objective: <metric name> <maximize|minimize>`` in ``description``."""
+    m = _OBJECTIVE.search(description or "")
+    return (m.group(1).strip(), m.group(2).lower()) if m else None
+
+
+def _run_join(session: str, group: str) -> str:
+    if not group:
+        return session
+    return group if session == "." else f"{session}/{group}"
+
+
+def _parent_session(run: str, sessions: set[str]) -> str | None:
+    """Longest session that is ``run`` or a parent of it (``"."`` is everyone's parent)."""
+    path = run
+    while True:
+        if path in sessions:
+            return path
+        if path == "." or not path:
+            return None
+        cut = path.rfind("/")
+        path = path[:cut] if cut > 0 else "."
+
+
+def _value_to_string(v: float | str | bool) -> str:
+    # TensorBoard's _protobuf_value_to_string: the JSON form of the google.protobuf.Value.
+    if isinstance(v, str):
+        return v
+    from google.protobuf import json_format, struct_pb2
+
+    pb = struct_pb2.Value(bool_value=v) if isinstance(v, bool) else struct_pb2.Value(number_value=v)
+    return json_format.MessageToJson(pb)
+
+
+def _type_of(v: float | str | bool) -> str:
+    return "bool" if isinstance(v, bool) else "string" if isinstance(v, str) else "float"
+
+
+def infer_hparam_infos(starts: list[SessionStart]) -> dict[str, HParamInfo]:
+    """TensorBoard's ``_compute_hparam_infos``: types, domains and order from session start infos."""
+    values: dict[str, list] = {}
+    for s in starts:
+        for name, v in s.hparams.items():
+            values.setdefault(name, []).append(v)
+    infos: list[tuple[bool, HParamInfo]] = []
+    for name, vals in values.items():
+        types = {_type_of(v) for v in vals}
+        typ = types.pop() if len(types) == 1 else "string"
+        if typ == "string":
+            distinct = sorted({_value_to_string(v) for v in vals if not (isinstance(v, float) and not math.isfinite(v))})
+            domain: Interval | Discrete = Discrete(tuple(distinct))
+            differs = len(distinct) > 1
+        elif typ == "bool":
+            distinct_b = sorted(set(vals))
+            domain = Discrete(tuple(distinct_b))
+            differs = len(distinct_b) > 1
+        else:
+            arr = np.asarray(vals, dtype=float)
+            finite = arr[~np.isnan(arr)]
+            lo = float(finite.min()) if finite.size else math.nan
+            hi = float(finite.max()) if finite.size else math.nan
+            domain = Interval(lo, hi)
+            differs = len(set(finite.tolist())) > 1
+        infos.append((differs, HParamInfo(name, typ, "", "", domain)))
+    infos.sort(key=lambda di: (not di[0], di[1].name))
+    return {info.name: info for _, info in infos}
+
+
+def build_model(state: LogdirState) -> Model:
+    """Apply TensorBoard's rules to everything parsed so far."""
+    model = Model()
+    files = state.files
+    # Files per run in name order; each file's series in first-appearance order.
+    series_of_file: dict[int, list[int]] = {}
+    for gid, (file_index, _tag, _plugin, _content) in enumerate(state.series):
+        series_of_file.setdefault(file_index, []).append(gid)
+    run_names = sorted(state.runs)
+    model.n_runs = len(run_names)
+    # First metadata of each tag in each run, and the scalar (run, tag) series.
+    run_meta: dict[str, dict[str, tuple[str, bytes]]] = {}
+    rs_index: dict[tuple[str, str], int] = {}
+    order_of_gid = np.full(len(state.series), -1, dtype=np.int64)
+    pending: list[tuple[str, str, int]] = []  # (run, tag, gid) in run/file order
+    for run in run_names:
+        meta: dict[str, tuple[str, bytes]] = {}
+        fidx = sorted(state.runs[run], key=lambda i: files[i].path)
+        for f in fidx:
+            for gid in series_of_file.get(f, ()):
+                _, tag, plugin, content = state.series[gid]
+                if plugin is not None and tag not in meta:
+                    meta[tag] = (plugin, content)
+                pending.append((run, tag, gid))
+        run_meta[run] = meta
+    scalar_gids: list[tuple[int, int, int]] = []  # (series id, position in file order, gid)
+    for pos, (run, tag, gid) in enumerate(pending):
+        m = run_meta[run].get(tag)
+        if m is None or m[0] != SCALARS_PLUGIN:
+            continue
+        key = (run, tag)
+        rsid = rs_index.get(key)
+        if rsid is None:
+            rsid = rs_index[key] = len(model.series_run)
+            model.series_run.append(run)
+            model.series_tag.append(tag)
+        scalar_gids.append((rsid, pos, gid))
+    # Sorting values by this rank makes each (run, tag) series contiguous, its files in name
+    # order and, within a file, values in record order (the stable sort keeps read order).
+    scalar_gids.sort()
+    rsid_of_order = np.array([r for r, _, _ in scalar_gids], dtype=np.int64)
+    for o, (_, _, gid) in enumerate(scalar_gids):
+        order_of_gid[gid] = o
+    sid, step, wall, value = state.columns()
+    keys = order_of_gid[sid] if len(sid) else np.zeros(0, np.int64)
+    keep = keys >= 0
+    keys = keys[keep]
+    if keys.size and not np.all(keys[1:] >= keys[:-1]):
+        idx = np.argsort(keys, kind="stable")
+        sel = np.flatnonzero(keep)[idx]
+        keys = keys[idx]
+    else:
+        sel = np.flatnonzero(keep)
+    model.step, model.wall, model.value = step[sel], wall[sel], value[sel]
+    n_series = len(model.series_run)
+    rs_of_value = rsid_of_order[keys] if keys.size else np.zeros(0, np.int64)
+    counts = np.bincount(rs_of_value, minlength=n_series) if n_series else np.zeros(0, np.int64)
+    model.series_stop = np.cumsum(counts)
+    model.series_start = model.series_stop - counts
+    model.n_scalar_runs = len(set(model.series_run))
+
+    # Sessions and experiment.
+    starts: dict[str, SessionStart] = {}
+    ends: dict[str, SessionEnd] = {}
+    experiment: ExperimentInfo | None = None
+    for run in run_names:
+        meta = run_meta[run]
+        for tag, target in ((SESSION_START_TAG, starts), (SESSION_END_TAG, ends)):
+            m = meta.get(tag)
+            if m is not None and m[0] == HPARAMS_PLUGIN:
+                decoded = decode_hparams_content(m[1])
+                if isinstance(decoded, (SessionStart, SessionEnd)):
+                    target[run] = decoded
+        m = meta.get(EXPERIMENT_TAG)
+        if experiment is None and m is not None and m[0] == HPARAMS_PLUGIN:
+            decoded = decode_hparams_content(m[1])
+            if isinstance(decoded, ExperimentInfo):
+                experiment = decoded
+    session_names = sorted(starts)
+    session_set = set(session_names)
+    session_pos = {s: i for i, s in enumerate(session_names)}
+    model.sessions = session_names
+    for s in session_names:
+        st = starts[s]
+        end = ends.get(s)
+        model.groups.append(st.group_name or s)
+        model.statuses.append(end.status if end else "UNKNOWN")
+        model.start_times.append(st.start_time)
+        model.end_times.append(end.end_time if end else math.nan)
+        model.session_hparams.append(st.hparams)
+
+    # Each scalar series' session and metric group.
+    series_session = np.full(n_series, -1, dtype=np.int64)
+    for rsid, run in enumerate(model.series_run):
+        parent = _parent_session(run, session_set)
+        if parent is None:
+            model.series_group.append("")
+            continue
+        series_session[rsid] = session_pos[parent]
+        if run == parent:
+            group = ""
+        elif parent == ".":
+            group = run
+        else:
+            group = run[len(parent) + 1 :]
+        model.series_group.append(group)
+    model.series_session = series_session
+
+    if experiment is not None:
+        model.declared = True
+        model.description = experiment.description
+        model.hparam_infos = {h.name: h for h in sorted(experiment.hparam_infos, key=lambda h: h.name)}
+        model.metric_infos = list(experiment.metric_infos)
+    else:
+        model.hparam_infos = infer_hparam_infos([starts[s] for s in session_names])
+        if model.hparam_infos:
+            names = sorted(
+                {
+                    (model.series_tag[r], model.series_group[r])
+                    for r in range(n_series)
+                    if series_session[r] >= 0
+                }
+            )
+            model.metric_infos = [MetricInfo(group, tag) for tag, group in names]
+    model.objective = parse_objective(model.description)
+
+    # Which series holds each session's metric.
+    ms = np.full((len(session_names), len(model.metric_infos)), -1, dtype=np.int64)
+    for i, s in enumerate(session_names):
+        for j, mi in enumerate(model.metric_infos):
+            r = rs_index.get((_run_join(s, mi.group), mi.tag))
+            if r is not None and counts[r] > 0:
+                ms[i, j] = r
+    model.metric_series = ms
+    return model

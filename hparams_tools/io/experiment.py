@@ -1,0 +1,284 @@
+"""Read a TensorBoard HParams logdir into an :class:`Experiment`, exactly as TensorBoard sees it.
+
+Example::
+
+    from hparams_tools import read_experiment
+    exp = read_experiment("logs/flowers")
+    exp.sessions                 # group, status, start/end time per session
+    exp.hparams                  # one column per hyperparameter
+    exp.metrics("mean-last-3")   # one column per metric ("validation/epoch_accuracy", ...)
+    exp.table()                  # all of it joined, one row per session
+    exp.group_table()            # count, mean and std per group (repeats, CV folds)
+    exp.scalars                  # every value of every metric (long table)
+    exp.reload()                 # a live sweep: parse only what was appended
+
+The rules (sessions, groups, declared or inferred experiment, metric names,
+last values, statuses) are TensorBoard's; see :mod:`hparams_tools.io._semantics`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DamagedFileWarning, EventFileError, HParamsToolsError, LogdirError, NoHParamsDataError
+from . import frames
+from ._logdir import LogdirState
+from ._model import Discrete, HParamInfo, Interval, MetricInfo
+from ._semantics import Model, build_model
+from .records import Damage
+
+__all__ = [
+    "Experiment",
+    "read_experiment",
+    "parse_value_mode",
+    "HParamInfo",
+    "MetricInfo",
+    "Interval",
+    "Discrete",
+    "Damage",
+]
+
+_MODE = re.compile(r"^mean-last-([1-9][0-9]*)$")
+_MAX_WARNINGS = 20
+
+
+def parse_value_mode(value: str) -> tuple[str, int]:
+    """Validate a value mode and split it into ``(mode, k)``.
+
+    Args:
+        value: ``"last"``, ``"max"``, ``"min"`` or ``"mean-last-K"`` (K >= 1, e.g. ``"mean-last-3"``).
+
+    Returns:
+        ``("last", 0)``, ``("max", 0)``, ``("min", 0)`` or ``("mean-last", K)``.
+
+    Raises:
+        HParamsToolsError: for anything else, naming the allowed forms.
+    """
+    if value in ("last", "max", "min"):
+        return value, 0
+    m = _MODE.match(value) if isinstance(value, str) else None
+    if m:
+        return "mean-last", int(m.group(1))
+    raise HParamsToolsError(
+        f"unknown value mode {value!r}; use last, max, min or mean-last-K with K >= 1 (e.g. mean-last-3)"
+    )
+
+
+def _check_logdir(logdir: Path) -> None:
+    if not logdir.exists():
+        raise LogdirError(f"{logdir} does not exist; pass the directory you gave TensorBoard as --logdir")
+    if not logdir.is_dir():
+        raise LogdirError(
+            f"{logdir} is a file, not a directory; pass the log directory that holds the run directories"
+        )
+
+
+class Experiment:
+    """An HParams experiment read from a logdir; see :func:`read_experiment`.
+
+    Attributes:
+        logdir: The directory read.
+        declared: Whether an experiment config (``hp.hparams_config``) was found.
+        description: The declared experiment's description (``""`` if none).
+        hparam_infos: Name -> :class:`HParamInfo`, declared or inferred (TensorBoard's rules).
+        metric_infos: Declared metrics, else inferred from the sessions' scalar tags.
+        objective: ``(metric name, "maximize"|"minimize")`` from an ``objective:`` line of the
+            description, or ``None``.
+        damage: One :class:`Damage` per skipped record or unusable file.
+    """
+
+    def __init__(self, logdir: Path, *, progress: bool = False, workers: int | None = None) -> None:
+        self.logdir = logdir
+        self._progress = progress
+        self._workers = workers
+        self._state = LogdirState(logdir)
+        self._model = Model()
+        self._cache: dict[object, pd.DataFrame] = {}
+        self._warned: set[Damage] = set()
+
+    # -- reading ---------------------------------------------------------------------------------
+    def _progress_factory(self) -> Callable[[int, int], Callable[[int], None] | None] | None:
+        if not self._progress:
+            return None
+
+        def factory(n_files: int, n_bytes: int) -> Callable[[int], None]:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=n_files, unit="file", desc=f"reading {self.logdir.name or self.logdir}")
+            done = [0]
+
+            def update(k: int) -> None:
+                bar.update(k)
+                done[0] += k
+                if done[0] >= n_files:
+                    bar.close()
+
+            return update
+
+        return factory
+
+    def _update(self) -> None:
+        _check_logdir(self.logdir)
+        changed = self._state.update(workers=self._workers, progress=self._progress_factory())
+        if not self._state.files:
+            raise LogdirError(
+                f"{self.logdir} holds no TensorBoard event files (events.out.tfevents.*); "
+                "pass the directory you gave TensorBoard as --logdir"
+            )
+        if changed or not self._model.sessions:
+            self._model = build_model(self._state)
+            self._cache.clear()
+        self._warn_damage()
+        model = self._model
+        if not model.sessions and not model.declared:
+            if self.damage and not any(e.records for e in self._state.files):
+                bad = sorted({d.path for d in self.damage})
+                raise EventFileError(
+                    f"no readable event records in {self.logdir}: {len(bad)} damaged or non-event file(s), "
+                    f"e.g. {bad[0]}; check that the files are TensorBoard event files"
+                )
+            raise NoHParamsDataError(
+                f"{self.logdir} has scalars for {model.n_scalar_runs} runs but no HParams session data; "
+                "write session start info with hp.hparams(...) or hp.KerasCallback"
+            )
+
+    def _warn_damage(self) -> None:
+        new = [d for d in self._state.damage if d not in self._warned]
+        for d in new[:_MAX_WARNINGS]:
+            warnings.warn(f"damaged event file {d}", DamagedFileWarning, stacklevel=4)
+        if len(new) > _MAX_WARNINGS:
+            warnings.warn(
+                f"{len(new) - _MAX_WARNINGS} more damaged records; see Experiment.damage",
+                DamagedFileWarning,
+                stacklevel=4,
+            )
+        self._warned.update(new)
+
+    def reload(self) -> "Experiment":
+        """Re-read the logdir, parsing only bytes appended since the last read.
+
+        New files and new runs are picked up; an incomplete record left at the end of a file
+        is read once it is complete. A file that shrank or vanished triggers a full re-read.
+
+        Returns:
+            ``self``, updated.
+        """
+        self._update()
+        return self
+
+    # -- experiment-level facts ------------------------------------------------------------------
+    @property
+    def declared(self) -> bool:
+        return self._model.declared
+
+    @property
+    def description(self) -> str:
+        return self._model.description
+
+    @property
+    def hparam_infos(self) -> dict[str, HParamInfo]:
+        return dict(self._model.hparam_infos)
+
+    @property
+    def metric_infos(self) -> list[MetricInfo]:
+        return list(self._model.metric_infos)
+
+    @property
+    def objective(self) -> tuple[str, str] | None:
+        return self._model.objective
+
+    @property
+    def damage(self) -> list[Damage]:
+        return self._state.damage
+
+    # -- tables -----------------------------------------------------------------------------------
+    def _cached(self, key: object, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        frame = self._cache.get(key)
+        if frame is None:
+            frame = self._cache[key] = build()
+        return frame.copy(deep=False) if key != "scalars" else frame
+
+    @property
+    def sessions(self) -> pd.DataFrame:
+        """Index ``session``; columns group, status, start_time, end_time; sorted by session."""
+        return self._cached("sessions", lambda: frames.sessions_frame(self._model))
+
+    @property
+    def hparams(self) -> pd.DataFrame:
+        """Index ``session``; one column per hparam in :attr:`hparam_infos` order."""
+        return self._cached("hparams", lambda: frames.hparams_frame(self._model))
+
+    @property
+    def scalars(self) -> pd.DataFrame:
+        """Every value of every scalar of every session: session, group, tag, step, wall_time, value."""
+        return self._cached("scalars", lambda: frames.scalars_frame(self._model))
+
+    def _values(self, value: str) -> np.ndarray:
+        mode, k = parse_value_mode(value)
+        key = ("values", mode, k)
+        if key not in self._cache:
+            self._cache[key] = frames.metric_values(self._model, mode, k)  # type: ignore[assignment]
+        return self._cache[key]  # type: ignore[return-value]
+
+    def metrics(self, value: str = "last") -> pd.DataFrame:
+        """Sessions x metrics for a value mode.
+
+        Args:
+            value: ``"last"`` (TensorBoard's: the last value logged), ``"max"``, ``"min"`` or
+                ``"mean-last-K"`` (mean of the last K values). NaN values are ignored by
+                max/min/mean; a metric a session never logged is NaN.
+
+        Returns:
+            Index ``session``; one float64 column per :attr:`metric_infos` name.
+        """
+        return frames.metrics_frame(self._model, self._values(value))
+
+    def table(self, value: str = "last") -> pd.DataFrame:
+        """Session info, hparams and metrics joined (metric names colliding are prefixed ``metric:``)."""
+        return frames.joined_frame(self.sessions, self.hparams, self.metrics(value))
+
+    def group_table(self, value: str = "last") -> pd.DataFrame:
+        """Per group: ``count``, then each metric's mean (what TensorBoard shows) and ``<metric>:std``."""
+        return frames.group_frame(self._model, self._values(value))
+
+    def __repr__(self) -> str:
+        kind = "declared" if self.declared else "inferred"
+        return (
+            f"<Experiment {self.logdir}: {len(self._model.sessions)} sessions, "
+            f"{len(set(self._model.groups))} groups, {len(self._model.hparam_infos)} hparams, "
+            f"{len(self._model.metric_infos)} metrics ({kind})>"
+        )
+
+
+def read_experiment(
+    logdir: str | os.PathLike[str], *, progress: bool = False, workers: int | None = None
+) -> Experiment:
+    """Read a TensorBoard HParams logdir.
+
+    Args:
+        logdir: The directory given to TensorBoard as ``--logdir``.
+        progress: Show a progress bar (tqdm) while parsing.
+        workers: Processes used to parse; ``None`` picks all CPUs for big logdirs and one
+            process for small ones, ``1`` never starts workers.
+
+    Returns:
+        The :class:`Experiment`.
+
+    Raises:
+        LogdirError: the path does not exist, is not a directory or holds no event files.
+        EventFileError: no event file could be read at all.
+        NoHParamsDataError: event files but no HParams session data.
+
+    Damaged records are skipped with a :class:`~hparams_tools.errors.DamagedFileWarning`
+    naming the file and offset; they are listed in :attr:`Experiment.damage`.
+    """
+    exp = Experiment(Path(logdir), progress=progress, workers=workers)
+    exp._update()
+    return exp

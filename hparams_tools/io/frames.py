@@ -1,0 +1,192 @@
+"""The only place that turns the parsed model into pandas DataFrames.
+
+Every builder takes the plain :class:`~hparams_tools.io._semantics.Model`
+(lists and numpy arrays) and returns a fresh DataFrame. The long scalars table
+is assembled column-wise from numpy arrays (categorical session/group/tag), never
+row by row.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ._semantics import Model
+
+__all__ = [
+    "sessions_frame",
+    "hparams_frame",
+    "scalars_frame",
+    "metrics_frame",
+    "joined_frame",
+    "group_frame",
+    "metric_values",
+]
+
+
+def _index(model: Model) -> pd.Index:
+    return pd.Index(model.sessions, name="session", dtype=object)
+
+
+def sessions_frame(model: Model) -> pd.DataFrame:
+    """One row per session: group, status, start_time, end_time (seconds; NaN when unknown)."""
+    return pd.DataFrame(
+        {
+            "group": pd.Series(model.groups, dtype=object, index=_index(model)),
+            "status": pd.Series(model.statuses, dtype=object, index=_index(model)),
+            "start_time": np.asarray(model.start_times, dtype=np.float64),
+            "end_time": np.asarray(model.end_times, dtype=np.float64),
+        },
+        index=_index(model),
+    )
+
+
+def _hparam_column(values: list) -> pd.Series | np.ndarray:
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+        return np.array([math.nan if v is None else float(v) for v in values], dtype=np.float64)
+    if present and len(present) == len(values) and all(isinstance(v, bool) for v in present):
+        return np.array(values, dtype=bool)
+    return np.array(values, dtype=object)
+
+
+def hparams_frame(model: Model) -> pd.DataFrame:
+    """One row per session, one column per hparam (``hparam_infos`` order).
+
+    Numeric columns are float64 (NaN where missing); all-bool columns without gaps are bool;
+    anything else (strings, mixed types, bools with gaps) is object with ``None`` for missing.
+    """
+    index = _index(model)
+    data = {
+        name: pd.Series(_hparam_column([h.get(name) for h in model.session_hparams]), index=index)
+        for name in model.hparam_infos
+    }
+    frame = pd.DataFrame(data, index=index)
+    for name in model.hparam_infos:  # keep object columns object (pandas 3 would infer str)
+        if data[name].dtype == object:
+            frame[name] = data[name].astype(object)
+    return frame
+
+
+def scalars_frame(model: Model) -> pd.DataFrame:
+    """Long table of every value of every scalar series belonging to a session.
+
+    Columns: session, group, tag (categoricals), step (int64), wall_time, value (float64);
+    rows sorted by session, group, tag, then in TensorBoard's read order.
+    """
+    sess = model.series_session
+    chosen = np.flatnonzero(sess >= 0)
+    order = sorted(
+        chosen.tolist(),
+        key=lambda r: (model.sessions[sess[r]], model.series_group[r], model.series_tag[r]),
+    )
+    perm = np.asarray(order, dtype=np.int64)
+    starts = model.series_start[perm] if perm.size else np.zeros(0, np.int64)
+    counts = (model.series_stop[perm] - starts) if perm.size else np.zeros(0, np.int64)
+    total = int(counts.sum())
+    # idx = concatenation of arange(start, stop) over the chosen series, vectorised.
+    offsets = np.cumsum(counts) - counts
+    idx = np.arange(total, dtype=np.int64) - np.repeat(offsets - starts, counts)
+    groups = sorted({model.series_group[r] for r in order})
+    tags = sorted({model.series_tag[r] for r in order})
+    gpos = {g: i for i, g in enumerate(groups)}
+    tpos = {t: i for i, t in enumerate(tags)}
+    s_codes = np.repeat(sess[perm] if perm.size else np.zeros(0, np.int64), counts)
+    g_codes = np.repeat(np.array([gpos[model.series_group[r]] for r in order], dtype=np.int64), counts)
+    t_codes = np.repeat(np.array([tpos[model.series_tag[r]] for r in order], dtype=np.int64), counts)
+    return pd.DataFrame(
+        {
+            "session": pd.Categorical.from_codes(s_codes, categories=pd.Index(model.sessions, dtype=object)),
+            "group": pd.Categorical.from_codes(g_codes, categories=pd.Index(groups, dtype=object)),
+            "tag": pd.Categorical.from_codes(t_codes, categories=pd.Index(tags, dtype=object)),
+            "step": model.step[idx].astype(np.int64, copy=False),
+            "wall_time": model.wall[idx],
+            "value": model.value[idx],
+        }
+    )
+
+
+def metric_values(model: Model, mode: str, k: int) -> np.ndarray:
+    """Matrix ``[session, metric]`` of float64 values for a parsed value mode (NaN: absent).
+
+    ``last`` is the last value read (TensorBoard's); ``max``/``min``/``mean-last`` ignore NaN
+    values (NaN only when every considered value is NaN).
+    """
+    ms = model.metric_series
+    out = np.full(ms.shape, np.nan)
+    present = ms >= 0
+    if not present.any():
+        return out
+    r = ms[present]
+    start = model.series_start[r]
+    stop = model.series_stop[r]
+    v = model.value
+    if mode == "last":
+        out[present] = v[stop - 1]
+        return out
+    if mode == "mean-last":
+        start = np.maximum(start, stop - k)
+    counts = stop - start
+    offsets = np.cumsum(counts) - counts
+    idx = np.arange(int(counts.sum())) - np.repeat(offsets - start, counts)
+    vals = v[idx]
+    nan = np.isnan(vals)
+    if mode in ("max", "min"):
+        fill = -np.inf if mode == "max" else np.inf
+        ufunc = np.maximum if mode == "max" else np.minimum
+        res = ufunc.reduceat(np.where(nan, fill, vals), offsets)
+        n_ok = np.add.reduceat((~nan).astype(np.int64), offsets)
+        res[n_ok == 0] = np.nan
+    else:  # mean-last
+        sums = np.add.reduceat(np.where(nan, 0.0, vals), offsets)
+        n_ok = np.add.reduceat((~nan).astype(np.int64), offsets)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            res = sums / n_ok
+    out[present] = res
+    return out
+
+
+def metrics_frame(model: Model, values: np.ndarray) -> pd.DataFrame:
+    """Sessions x metrics (``MetricInfo.name`` columns, ``metric_infos`` order), float64."""
+    columns = pd.Index([m.name for m in model.metric_infos], dtype=object)
+    return pd.DataFrame(values, index=_index(model), columns=columns, dtype=np.float64)
+
+
+def joined_frame(sessions: pd.DataFrame, hparams: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
+    """Session info, then hparams, then metrics; a metric whose name collides is prefixed ``metric:``."""
+    taken = set(sessions.columns)
+    hp = hparams.copy()
+    taken.update(hp.columns)
+    met = metrics.copy()
+    met.columns = pd.Index([f"metric:{c}" if c in taken else c for c in met.columns], dtype=object)
+    return pd.concat([sessions, hp, met], axis=1)
+
+
+def group_frame(model: Model, values: np.ndarray) -> pd.DataFrame:
+    """One row per group: ``count`` (sessions), then ``<metric>`` mean and ``<metric>:std``.
+
+    As TensorBoard averages a group, a session lacking a metric is left out of that metric's
+    mean (a NaN value it did log makes the mean NaN). ``std`` is the sample std (ddof=1).
+    """
+    groups = sorted(set(model.groups))
+    gpos = {g: i for i, g in enumerate(groups)}
+    codes = np.array([gpos[g] for g in model.groups], dtype=np.int64)
+    present = model.metric_series >= 0
+    data: dict[str, np.ndarray] = {"count": np.bincount(codes, minlength=len(groups)).astype(np.int64)}
+    n_groups = len(groups)
+    for j, m in enumerate(model.metric_infos):
+        sel = present[:, j]
+        c = codes[sel]
+        vals = values[sel, j]
+        n = np.bincount(c, minlength=n_groups).astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.bincount(c, weights=vals, minlength=n_groups) / n  # NaN propagates, as in TB
+            dev = vals - mean[c]
+            std = np.sqrt(np.bincount(c, weights=dev * dev, minlength=n_groups) / (n - 1))
+        mean[n == 0] = np.nan
+        std[n < 2] = np.nan
+        data[m.name] = mean
+        data[f"{m.name}:std"] = std
+    return pd.DataFrame(data, index=pd.Index(groups, name="group", dtype=object))
