@@ -104,15 +104,16 @@ def leaderboard(it: "_Item") -> str:
     rank = np.full(len(f), None, dtype=object)
     n_ranked = int(np.isfinite(key).sum())
     rank[order[:n_ranked]] = np.arange(1, n_ranked + 1)
-    cols = ["rank", "session", "group", "status", d.target] + others + list(exp.hparam_infos) + ["duration (s)"]
+    hp_names = list(exp.hparam_infos)
+    cols = ["rank", "session", d.target] + hp_names + ["status", "group"] + others + ["duration (s)"]
     duration = (f[c.END].astype(float) - f[c.START].astype(float)).to_numpy()
-    hp = exp.hparams.reindex(index=f.index, columns=list(exp.hparam_infos))
+    hp = exp.hparams.reindex(index=f.index, columns=hp_names)
     om = metrics.reindex(index=f.index, columns=others)
-    parts = [rank.tolist(), list(f.index), f[c.GROUP].tolist(), f[c.STATUS].tolist(), y.tolist()]
-    parts += [om[m].tolist() for m in others] + [hp[h].tolist() for h in hp.columns] + [duration.tolist()]
+    parts = [rank.tolist(), list(f.index), y.tolist()] + [hp[h].tolist() for h in hp.columns]
+    parts += [f[c.STATUS].tolist(), f[c.GROUP].tolist()] + [om[m].tolist() for m in others] + [duration.tolist()]
     rows = [[page.clean(v) for v in row] for row in zip(*parts)]
     rows = [rows[i] for i in order]
-    return page.leaderboard(f"lb-{it.index + 1}", cols, rows, best=d.best_session(), status_col=3)
+    return page.leaderboard(f"lb-{it.index + 1}", cols, rows, best=d.best_session(), status_col=3 + len(hp_names))
 
 
 def findings(it: "_Item") -> str:
@@ -266,5 +267,8 @@ def body(items: list["_Item"], *, value: str, seed: int, max_points: int) -> tup
         toc.append((f"e{it.index + 1}", it.label))
         if it.empty_reason is None:
             toc += [(_anchor(it, s), s.replace("-", " ")) for s in SECTIONS] if len(items) == 1 else []
-    html = overview(items, value) + comparison(items) + "".join(experiment_section(it) for it in items)
+    top = overview(items, value) + comparison(items)
+    if len(items) == 1:  # one logdir: the overview table and the progress plot side by side
+        top = f'<div class="top-row">{top}</div>'
+    html = top + "".join(experiment_section(it) for it in items)
     return html, toc
