@@ -72,8 +72,12 @@ def tensorboard_view(logdir: str | Path) -> dict:
         allowed_statuses=list(_STATUS),
     )
     response = list_session_groups.Handler(request_context, context, "", request).run()
-    assert response.total_size == len(response.session_groups)
+    return view_from_protos(experiment, response)
 
+
+def view_from_protos(experiment, response) -> dict:
+    """Plain data from an ``api_pb2.Experiment`` and an ``api_pb2.ListSessionGroupsResponse``."""
+    assert response.total_size == len(response.session_groups)
     infos = {}
     for info in experiment.hparam_infos:
         domain_kind = info.WhichOneof("domain")
@@ -190,3 +194,26 @@ def assert_matches_tensorboard(logdir: str | Path) -> dict:
     assert ours["hparam_infos"] == tb["hparam_infos"]
     assert ours["description"] == tb["description"]
     return tb
+
+
+def tensorboard_http_view(url: str) -> dict:
+    """The same structure from a running ``tensorboard`` server's HParams HTTP API at ``url``."""
+    import json
+    import urllib.request
+
+    from google.protobuf import json_format
+    from tensorboard.plugins.hparams import api_pb2
+
+    def post(route: str, body: dict, proto):
+        request = urllib.request.Request(
+            f"{url}/data/plugin/hparams/{route}", data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as reply:
+            return json_format.Parse(reply.read(), proto, ignore_unknown_fields=True)
+
+    experiment = post("experiment", {"experimentName": ""}, api_pb2.Experiment())
+    statuses = [api_pb2.Status.Name(s) for s in _STATUS]
+    response = post("session_groups", {"startIndex": 0, "sliceSize": 1_000_000, "allowedStatuses": statuses},
+                    api_pb2.ListSessionGroupsResponse())
+    return view_from_protos(experiment, response)

@@ -451,3 +451,70 @@ def test_reader_view_on_empty_metrics_session(tmp_path):
     tb = assert_matches_tensorboard(tmp_path)
     assert tb["sessions"]["lonely"]["metrics"] == {}
     assert reader_view(tmp_path)["sessions"]["other"]["metrics"] == {"m": 1.0}
+
+
+@pytest.fixture
+def tensorboard_server(tmp_path):
+    """A real ``tensorboard --logdir`` process on 127.0.0.1 (ephemeral port); yields (logdir, url)."""
+    import re
+    import subprocess
+    import sys
+
+    logdir = tmp_path / "logs"
+    logdir.mkdir()
+
+    def start(load_fast: str):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1",
+             "--port", "0", "--reload_interval", "1", f"--load_fast={load_fast}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        procs.append(proc)
+        for line in proc.stderr:
+            match = re.search(r"(http://127\.0\.0\.1:\d+)/", line)
+            if match:
+                return match.group(1)
+        raise AssertionError("tensorboard did not start")
+
+    procs: list = []
+    yield logdir, start
+    for proc in procs:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("load_fast", ["true", "false"])
+def test_real_tensorboard_server_http_api(tensorboard_server, load_fast):
+    """What a real `tensorboard --logdir` serves at /data/plugin/hparams/{experiment,session_groups}
+    equals the reader's view (and the in-process backend's) for a mixed logdir, with TensorBoard's
+    Rust data server (load_fast=true) and with its Python multiplexer (load_fast=false)."""
+    import time
+
+    from hparams_tools.io.writer import EventWriter, write_experiment, write_session
+    from tensorboard_reference import tensorboard_http_view
+
+    logdir, start = tensorboard_server
+    write_experiment(logdir, ["lr", "opt"], [("validation", "acc"), ("train", "loss")], description="http")
+    for i in range(6):
+        group = f"cfg{i // 2}"
+        write_session(logdir / "sweep" / group / f"seed-{i % 2}", {"lr": 10.0 ** -(i // 2), "opt": ["a", "b"][i // 4]},
+                      group=group, status=["SUCCESS", "FAILURE", None][i % 3], kind=["tensor", "simple"][i % 2],
+                      scalars={"validation": {"acc": [0.25, i / 8]}, "train": {"loss": [1.0, float("nan")]}})
+    with EventWriter(logdir / "sweep" / "cfg0" / "seed-0" / "validation") as w:  # a second file in one run
+        w.add_scalar("acc", 0.875, 2)
+    assert_matches_tensorboard(logdir)  # the in-process backend agrees too
+    expected = reader_view(logdir)
+    url = start(load_fast)
+    # The server loads the logdir in the background: poll (for liveness only) until it has all of it.
+    for _ in range(120):
+        served = tensorboard_http_view(url)
+        if len(served["sessions"]) == 6 and all(s["metrics"] for s in served["sessions"].values()):
+            break
+        time.sleep(0.5)
+    for session in served["sessions"].values():
+        session["hparams"] = typed(session["hparams"])
+    for session in expected["sessions"].values():
+        session["hparams"] = typed(session["hparams"])
+    assert served == expected
+    assert served["sessions"]["sweep/cfg0/seed-0"]["metrics"]["validation/acc"] == 0.875
