@@ -45,11 +45,22 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", *, encoding: str
         kwargs = {} if "b" in mode else {"encoding": encoding, "newline": ""}
         with os.fdopen(fd, mode, **kwargs) as fh:
             yield fh
+        # mkstemp makes the file private (0600); give it the mode a plain open() would (or the old file's)
+        os.chmod(tmp, _final_mode(path))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _final_mode(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def safe_join(root: str | os.PathLike[str], *parts: str) -> Path:
