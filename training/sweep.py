@@ -205,8 +205,22 @@ def _role() -> str:
     return "chief" if "chief" in os.environ["KERASTUNER_TUNER_ID"] else "worker"
 
 
-def prepare_logdir(logdir: Path, settings: dict, *, overwrite: bool, role: str) -> bool:
-    """Check the logdir; delete it for ``--overwrite``. Returns True when resuming a sweep."""
+def check_logdir(logdir: Path) -> None:
+    """Fail early (before loading data) when the logdir cannot be created: no writes here."""
+    existing = logdir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"cannot write to logdir {logdir}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write to logdir {logdir}: {existing} is not writable")
+
+
+def prepare_logdir(logdir: Path, settings: dict, *, overwrite: bool, role: str, dry_run: bool = False) -> bool:
+    """Check the logdir; delete it for ``--overwrite``. Returns True when resuming a sweep.
+
+    With ``dry_run`` nothing is deleted or created (the checks run before the data loads).
+    """
     state = logdir / STATE_DIR / SETTINGS
     if role == "worker":
         return True
@@ -214,7 +228,8 @@ def prepare_logdir(logdir: Path, settings: dict, *, overwrite: bool, role: str) 
         raise OutputError(f"logdir {logdir} is a file; choose another --logdir")
     if state.is_file():
         if overwrite:
-            shutil.rmtree(logdir)
+            if not dry_run:
+                shutil.rmtree(logdir)
         else:
             try:
                 old = json.loads(state.read_text(encoding="utf-8"))
@@ -227,6 +242,9 @@ def prepare_logdir(logdir: Path, settings: dict, *, overwrite: bool, role: str) 
             return True
     elif logdir.is_dir() and any(logdir.iterdir()):
         raise OutputError(f"logdir {logdir} exists and is not a sweep of this tool; choose another --name/--logdir")
+    if dry_run:
+        check_logdir(logdir)
+        return False
     try:
         (logdir / STATE_DIR).mkdir(parents=True, exist_ok=True)
         probe = logdir / STATE_DIR / ".write-test"
@@ -281,7 +299,7 @@ def run_sweep(args: argparse.Namespace) -> SweepResult:
     space, settings = resolve(args)
     role = _role()
     logdir = Path(args.logdir or Path("logs") / "flowers" / settings["name"])
-    resuming = prepare_logdir(logdir, settings, overwrite=args.overwrite, role=role)
+    prepare_logdir(logdir, settings, overwrite=args.overwrite, role=role, dry_run=True)
     quiet = args.quiet
 
     from .data import load_data
@@ -290,6 +308,7 @@ def run_sweep(args: argparse.Namespace) -> SweepResult:
                      seed=space.seed, cache_dir=args.cache_dir)
     if settings["folds"] > len(data.y):
         _fail(f"--folds {settings['folds']} exceeds the {len(data.y)} examples")
+    resuming = prepare_logdir(logdir, settings, overwrite=args.overwrite, role=role)
 
     import warnings
 
