@@ -1,0 +1,74 @@
+"""``hparams-tools suggest``: write the next search space of a sweep as a space file."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ..errors import OutputError
+from ._analysis_args import add_common, run_analysis
+
+DESCRIPTION = """\
+Analyse a sweep (as `hparams-tools analyze` does) and write the next search space as a YAML space file
+that `python -m training.sweep --space FILE` runs directly.
+
+Per hyperparameter: the range of the best --top fraction of sessions (default 20%), widened by a margin
+(in log space for log-scaled ones) and pushed beyond a searched bound where the best sessions sit at it;
+categories and grid values kept where they occur among the best; hyperparameters that no method finds
+important fixed at the best session's value; a recommended method (grid around the best when the narrowed
+space is small, else Bayesian optimisation). Every parameter carries a comment saying why.
+
+The file is written atomically (an existing file is replaced only by a complete, valid one).
+Exit status: 0 ok, 2 unusable input or an unwritable output path.
+"""
+
+EPILOG = """\
+examples:
+  hparams-tools suggest logs/flowers -o next_space.yaml
+  hparams-tools suggest logs/flowers -o next.yaml --top 0.1 --target validation/epoch_loss
+  python -m training.sweep --space next_space.yaml
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``suggest`` subcommand."""
+    parser = subparsers.add_parser(
+        "suggest", help="write the next search space (YAML) from a sweep's results",
+        description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_common(parser)
+    parser.add_argument("-o", "--output", required=True, metavar="FILE", help="space file to write (YAML)")
+    parser.set_defaults(func=run)
+
+
+def _check_output(path: Path) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise OutputError(f"cannot write {path}: it is a directory; give a file name such as next_space.yaml")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {path}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise OutputError(f"cannot write {path}: permission denied")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``hparams-tools suggest``; returns the exit status (errors are raised)."""
+    from ..space import save_space
+
+    out = Path(args.output)
+    _check_output(out)  # before the analysis: fail fast
+    result = run_analysis(args, "suggest")
+    try:
+        save_space(result.next_space, out, comments=result.next_space_comments, header=result.next_space_header)
+    except OSError as exc:
+        raise OutputError(f"cannot write {out}: {exc.strerror or exc}") from None
+    if not args.quiet:
+        space = result.next_space
+        free = [n for n, p in space.parameters.items() if not p.is_fixed]
+        fixed = [n for n, p in space.parameters.items() if p.is_fixed]
+        print(f"hparams-tools suggest: wrote {out}: method {space.method}, {len(free)} searched "
+              f"({', '.join(free) or 'none'}), {len(fixed)} fixed ({', '.join(fixed) or 'none'})", file=sys.stderr)
+        print(f"run it with: python -m training.sweep --space {out}", file=sys.stderr)
+    return 0
