@@ -91,6 +91,7 @@ _DTYPES: dict[int, tuple[str, str]] = {
 }
 _unpack_f = struct.Struct("<f").unpack
 _unpack_d_from = struct.Struct("<d").unpack_from
+_unpack_f_from = struct.Struct("<f").unpack_from
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,8 @@ def tensor_scalar(t: Any) -> float | None:
     """Return the value of a one-element numeric ``TensorProto``, or ``None`` if it is not one.
 
     Mirrors ``tensor_util.make_ndarray(t).item()`` as TensorBoard's scalar reader uses it:
-    ``tensor_content`` when present, else the typed value field (empty means zero).
+    ``tensor_content`` when present, else the typed value field (a tensor without any value,
+    which ``make_ndarray`` cannot read, is not a scalar).
     """
     spec = _DTYPES.get(t.dtype)
     if spec is None:
@@ -196,8 +198,8 @@ def tensor_scalar(t: Any) -> float | None:
             return None
         return float(struct.unpack(fmt, content)[0])
     vals = getattr(t, field_name)
-    if not vals:
-        return 0.0
+    if not vals:  # make_ndarray cannot reshape an empty value list: not a usable scalar
+        return None
     v = vals[0]
     if field_name == "half_val":
         return _half_bits_to_float(v, fmt == "bf16")
@@ -218,53 +220,85 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
     return value, pos
 
 
-def _template_tag(ev: Any, payload: bytes, key: bytes) -> str | None:
-    """Return the tag if ``payload`` is a plain one-value float32 scalar event whose value is
-    exactly its last 4 bytes (so every payload ``header + key + 4 bytes`` decodes the same way).
+def _learn_template(ev: Any, payload: bytes, p: int) -> tuple[bytes, tuple] | None:
+    """Return ``(prefix, template)`` if ``payload`` is a one-value float32 scalar event whose
+    bytes are ``header + prefix + value(4) + suffix``, else ``None``.
 
-    Verified, not assumed: the event must hold one value without metadata, as a rank-0 DT_FLOAT
-    ``tensor_content`` or a ``simple_value`` (both float32 LE, the last field), and re-parsing the
-    payload with other final bytes must yield exactly those bytes as the value.
+    ``template = (tag, plugin, content, suffix, k)``: the tag, the plugin and content its
+    metadata gives (``None`` when it has none; ``"scalars"`` for a ``simple_value``), the
+    ``k``-byte suffix (the serialized metadata, as TensorFlow 2 writes it after the tensor).
+
+    Verified, not assumed: one top-level field (the summary) must span from ``p`` to the end,
+    holding one value that is a rank-0 DT_FLOAT ``tensor_content`` or a ``simple_value`` whose
+    4 bytes sit right before the suffix; a re-parse with other value bytes must give exactly
+    those bytes, the same tag and the same metadata. Every payload with the same prefix, length
+    and suffix therefore decodes to this tag and its own 4 value bytes.
     """
     values = ev.summary.value
-    if len(values) != 1 or not key or key[0] != 0x2A:
+    n = len(payload)
+    if len(values) != 1 or p >= n or payload[p] != 0x2A:
         return None
-    # The key must be exactly one top-level field (the summary) reaching the payload's end, so
-    # no second wall_time/step can hide in it.
-    length, q = _varint(key, 1)
-    if q + length != len(key) + 4:
+    length, q = _varint(payload, p + 1)
+    if q + length != n:  # the summary must be the last and only field after the header
         return None
     v = values[0]
-    if v.HasField("metadata") or not v.tag:
+    if not v.tag:
         return None
     kind = v.WhichOneof("value")
-    probe = b"\x00\x00\x80\x3f" if payload[-4:] != b"\x00\x00\x80\x3f" else b"\x00\x00\x00\x40"
+    suffix = b""
+    if v.HasField("metadata"):
+        meta = v.metadata.SerializeToString()
+        suffix = b"\x4a" + _encode_varint(len(meta)) + meta
+        if not payload.endswith(suffix):
+            return None
+    k = len(suffix)
+    at = n - k - 4
+    prefix = payload[p:at]
+    value_bytes = payload[at : n - k]
+    probe = b"\x00\x00\x80\x3f" if value_bytes != b"\x00\x00\x80\x3f" else b"\x00\x00\x00\x40"
     try:
-        v2 = event_pb2.Event.FromString(payload[:-4] + probe).summary.value
+        v2 = event_pb2.Event.FromString(payload[:at] + probe + suffix).summary.value
     except DecodeError:
         return None
-    if len(v2) != 1 or v2[0].tag != v.tag or v2[0].WhichOneof("value") != kind:
+    if len(v2) != 1 or v2[0].tag != v.tag or v2[0].WhichOneof("value") != kind or v2[0].metadata != v.metadata:
         return None
     if kind == "tensor":
         t, t2 = v.tensor, v2[0].tensor
-        if not key.endswith(b"\x22\x04") or t.dtype != 1 or len(t.tensor_shape.dim) or t.tensor_content != payload[-4:]:
+        if not prefix.endswith(b"\x22\x04") or t.dtype != 1 or len(t.tensor_shape.dim):
             return None
-        if t2.tensor_content != probe or t2.dtype != 1 or len(t2.tensor_shape.dim):
+        if t.tensor_content != value_bytes or t2.tensor_content != probe or t2.dtype != 1 or len(t2.tensor_shape.dim):
             return None
-        return v.tag
+        if k:
+            pd = v.metadata.plugin_data
+            return prefix, (v.tag, pd.plugin_name, pd.content, suffix, k)
+        return prefix, (v.tag, None, b"", suffix, k)
     if kind == "simple_value":
-        if not key.endswith(b"\x15") or struct.pack("<f", v.simple_value) != payload[-4:]:
+        if not prefix.endswith(b"\x15") or struct.pack("<f", v.simple_value) != value_bytes:
             return None
         if struct.pack("<f", v2[0].simple_value) != probe:
             return None
-        return v.tag
+        return prefix, (v.tag, SCALARS_PLUGIN, b"", suffix, k)
     return None
 
 
-# Keys: an event's bytes between the wall_time/step header and the final 4 value bytes.
-# Values: (tag, is simple_value) of a verified plain float32 scalar template. Bounded: one entry per distinct tag layout.
-_TEMPLATES: dict[bytes, tuple[str, bool]] = {}
+def _encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+# Keys: the bytes of a scalar event between its wall_time/step header and its 4 value bytes.
+# Values: a verified template (see _learn_template). Bounded: one entry per distinct layout.
+_TEMPLATES: dict[bytes, tuple[str, str | None, bytes, bytes, int]] = {}
 _TEMPLATE_LIMIT = 100_000
+# Suffix lengths of the known templates, most recently useful first (usually one or two).
+_SUFFIX_LENGTHS: list[int] = []
 
 
 def parse_file_into(sink: ValueSink, file_index: int, path: str, offset: int = 0) -> FileInfo:
@@ -272,9 +306,9 @@ def parse_file_into(sink: ValueSink, file_index: int, path: str, offset: int = 0
 
     Fast path: most records of a sweep are one-value float32 scalar events whose bytes,
     apart from ``wall_time``, ``step`` and the 4 value bytes, repeat exactly (same tag, same
-    layout). Once such a layout has been verified by a full protobuf parse (see
-    :func:`_template_tag`), later records with the identical layout are decoded by slicing;
-    everything else goes through the protobuf parser. Results are identical either way.
+    layout, same metadata). Once such a layout has been verified by a full protobuf parse
+    (see :func:`_learn_template`), later records with the identical layout are decoded by
+    slicing; everything else goes through the protobuf parser. Results are identical.
 
     Args:
         sink: Where values and (file, tag) series go.
@@ -293,16 +327,18 @@ def parse_file_into(sink: ValueSink, file_index: int, path: str, offset: int = 0
     wall_append = sink.wall.append
     value_append = sink.value.append
     local: dict[str, int] = {}  # tag -> series id (for this file)
-    by_key: dict[bytes, int] = {}  # template key -> series id (for this file)
+    by_key: dict[bytes, tuple[int, bytes]] = {}  # template prefix -> (series id, suffix), this file
     meta_seen: set[str] = set()
     from_string = event_pb2.Event.FromString
     unpack_f = _unpack_f
+    unpack_f_from = _unpack_f_from
     unpack_d = _unpack_d_from
     templates = _TEMPLATES
+    ks = _SUFFIX_LENGTHS
     for i, payload in enumerate(batch.payloads):
-        # -- fast path: b"\x09" wall(8) [b"\x10" varint step] summary... value(4)
+        # -- fast path: b"\x09" wall(8) [b"\x10" varint step] summary(... value(4) suffix)
         n = len(payload)
-        key = None
+        p = -1
         if n > 16 and payload[0] == 0x09:
             p = 9
             step = 0
@@ -310,26 +346,34 @@ def parse_file_into(sink: ValueSink, file_index: int, path: str, offset: int = 0
                 step, p = _varint(payload, 10)
                 if step >= 1 << 63:  # int64 step, two's complement
                     step -= 1 << 64
-            key = payload[p:-4]
-            sid = by_key.get(key)
-            if sid is None:
-                template = templates.get(key)
-                if template is not None:
-                    tag, simple = template
+            hit = None
+            for k in ks:
+                at = n - 4 - k
+                hit = by_key.get(payload[p:at])
+                if hit is None:
+                    template = templates.get(payload[p:at])
+                    if template is None or template[4] != k:
+                        continue
+                    tag, plugin, content, suffix, _ = template
                     sid = local.get(tag)
                     if sid is None:
                         sid = local[tag] = len(series)
                         series.append((file_index, tag, None, b""))
-                    if simple and tag not in meta_seen:
-                        # a simple_value is a scalar by itself (TensorBoard's data_compat)
+                    if plugin is not None and tag not in meta_seen:
                         meta_seen.add(tag)
-                        series[sid] = (file_index, tag, SCALARS_PLUGIN, b"")
-                    by_key[key] = sid
-            if sid is not None:
-                sid_append(sid)
+                        series[sid] = (file_index, tag, plugin, content)
+                    hit = by_key[payload[p:at]] = (sid, suffix)
+                if payload.endswith(hit[1]):
+                    break
+                hit = None
+            if hit is not None:
+                sid_append(hit[0])
                 step_append(step)
                 wall_append(unpack_d(payload, 1)[0])
-                value_append(unpack_f(payload[-4:])[0])
+                value_append(unpack_f_from(payload, at)[0])
+                if k != ks[0]:
+                    ks.remove(k)
+                    ks.insert(0, k)
                 continue
         # -- general path
         try:
@@ -373,10 +417,13 @@ def parse_file_into(sink: ValueSink, file_index: int, path: str, offset: int = 0
             step_append(step)
             wall_append(wall)
             value_append(val)
-        if key is not None and len(templates) < _TEMPLATE_LIMIT:
-            tag = _template_tag(ev, payload, key)
-            if tag is not None:
-                templates[key] = (tag, key[-1] == 0x15)
+        if p >= 0 and len(templates) < _TEMPLATE_LIMIT:
+            learnt = _learn_template(ev, payload, p)
+            if learnt is not None:
+                prefix, template = learnt
+                templates[prefix] = template
+                if template[4] not in ks:
+                    ks.insert(0, template[4])
     stats["records"] += info.n_records
     stats["bytes"] += size - offset
     stats["files"] += 1
