@@ -98,12 +98,9 @@ def _unique_labels(items: list[_Item]) -> None:
 def _write_space(item: _Item, output: Path, several: bool) -> None:
     if item.analysis is None or getattr(item.analysis, "next_space", None) is None:
         return
-    from ..space import dump_space
-
     name = f"{output.stem}_next_space{f'_{item.index + 1}' if several else ''}.yaml"
     path = safe_join(output.parent, name)
-    text = dump_space(item.analysis.next_space, comments=getattr(item.analysis, "next_space_comments", None),
-                      header=sections.space_header(item))
+    text = sections.space_text(item)
     with atomic_write(path) as fh:
         fh.write(text)
     item.space_file = path

@@ -192,22 +192,26 @@ def plots(it: "_Item", *, seed: int, max_points: int) -> str:
     return '<div class="plots">' + "".join(out) + "</div>"
 
 
-def space_header(it: "_Item") -> str:
-    """The comment block on top of a suggested space file."""
-    return (f"Suggested next search space for {it.logdir}\n"
-            f"written by hparams-tools report from {len(it.experiment.sessions):,} sessions "
-            f"(target {it.data.target}, {it.data.goal}).")
+def space_text(it: "_Item") -> str:
+    """The suggested space file: the analysis' own YAML (with its comments), else rendered here."""
+    a = it.analysis
+    if hasattr(a, "space_yaml"):
+        return a.space_yaml()
+    from ..space import dump_space
+
+    header = (f"Suggested next search space for {it.logdir}\n"
+              f"from {len(it.experiment.sessions):,} sessions (target {it.data.target}, {it.data.goal}).")
+    return dump_space(a.next_space, comments=getattr(a, "next_space_comments", None), header=header)
 
 
 def next_space(it: "_Item") -> str:
     """The suggested space file's content and the exact command to run it."""
-    from ..space import dump_space
     from .build import next_space_command
 
     a = it.analysis
     if a is None or getattr(a, "next_space", None) is None:
         return f'<p class="note">No suggestion: {e(it.analysis_error or "the analysis made none")}</p>'
-    text = dump_space(a.next_space, comments=getattr(a, "next_space_comments", None), header=space_header(it))
+    text = space_text(it)
     where = str(it.space_file) if it.space_file else "next_space.yaml"
     saved = (f'<p class="note">Saved as {e(it.space_file)}.</p>' if it.space_file
              else '<p class="note">Save the text below as next_space.yaml.</p>')

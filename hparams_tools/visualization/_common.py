@@ -274,10 +274,13 @@ def rank_hparams(frame: pd.DataFrame, names: Sequence[str], categorical: set[str
     scores: dict[str, float] = {}
     how = "importance (mean over the analysis' methods)"
     if imp is not None and len(imp):
-        cols = [c for c in ("forest", "permutation", "fanova", "ped_anova") if c in imp.columns]
-        norm = imp[cols].astype(float).clip(lower=0)
-        norm = norm / norm.sum().replace(0, np.nan)
-        mean = norm.mean(axis=1, skipna=True).fillna(0.0)
+        if "consensus" in imp.columns:  # the analysis' own mean of normalised scores
+            mean = imp["consensus"].astype(float).fillna(0.0)
+        else:
+            cols = [c for c in ("forest", "permutation", "fanova", "ped_anova") if c in imp.columns]
+            norm = imp[cols].astype(float).clip(lower=0)
+            norm = norm / norm.sum().replace(0, np.nan)
+            mean = norm.mean(axis=1, skipna=True).fillna(0.0)
         scores = {str(k): float(v) for k, v in mean.items() if str(k) in names}
     if not scores:
         # the correlation ratio (eta) of the target on the hyperparameter's values (numbers in up to 10

@@ -29,6 +29,7 @@ class _ImportanceInfo(NamedTuple):
     ci_low: np.ndarray
     ci_high: np.ndarray
     r_squared: float | None
+    standardized: bool  # coefficients scaled to one standard deviation of their term
     target: str
     notes: list[str]
 
@@ -59,6 +60,7 @@ def _get_importance_info(analysis: Any, *, max_terms: int = MAX_TERMS) -> _Impor
         notes.append("Dots (x): the range over methods for each hyperparameter.")
     terms: list[str] = []
     coef = lo = hi = np.empty(0)
+    standardized = False
     if ols is not None and not ols.empty and {"coef", "ci_low", "ci_high"} <= set(ols.columns):
         o = ols[~ols.index.astype(str).str.lower().isin(["const", "intercept", "(intercept)"])]
         if "t" in o.columns:
@@ -66,8 +68,15 @@ def _get_importance_info(analysis: Any, *, max_terms: int = MAX_TERMS) -> _Impor
         o = o.iloc[:max_terms]
         terms = [str(t) for t in o.index]
         coef, lo, hi = (o[k].to_numpy(dtype=float) for k in ("coef", "ci_low", "ci_high"))
+        if "std_coef" in o.columns:
+            # effect of one standard deviation of each term, so that terms compare; the 95% interval
+            # scales with it (std_coef = coef * sd(term))
+            k = o["std_coef"].to_numpy(dtype=float) / np.where(coef != 0, coef, np.nan)
+            k = np.where(np.isfinite(k), k, 1.0)
+            coef, lo, hi = coef * k, lo * k, hi * k
+            standardized = True
     return _ImportanceInfo(hparams, [METHODS[m] for m in cols], values, spread, terms, coef, lo, hi,
-                           getattr(analysis, "ols_r_squared", None), str(getattr(analysis, "target", "target")), notes)
+                           getattr(analysis, "ols_r_squared", None), standardized, str(getattr(analysis, "target", "target")), notes)
 
 
 def plot_importance(analysis: Any, *, max_terms: int = MAX_TERMS):
@@ -114,7 +123,8 @@ def plot_importance(analysis: Any, *, max_terms: int = MAX_TERMS):
         right.axvline(0, color="#c44e52", lw=0.8)
         right.set_yticks(y, info.terms, fontsize=8)
         right.invert_yaxis()
-        right.set_xlabel(f"OLS coefficient on {info.target} (per unit of the design column; log10 for log-scaled)")
+        unit = "per +1 std of the term" if info.standardized else "per unit of the term; log10 for log-scaled"
+        right.set_xlabel(f"change of {info.target} ({unit})")
     else:
         right.text(0.5, 0.5, "no regression computed", ha="center", transform=right.transAxes)
     r2 = f", R² = {info.r_squared:.2f}" if info.r_squared is not None and np.isfinite(info.r_squared) else ""

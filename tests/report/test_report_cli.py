@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 
+import numpy as np
 import pytest
 
 from hparams_tools.cli import main
@@ -69,6 +70,11 @@ def test_logdir_without_sessions_is_reported(tmp_path):
     assert "No sessions to report" in html
 
 
+def test_no_space_file_when_asked(sweep_dir, tmp_path):
+    write_report(sweep_dir, tmp_path / "r.html", write_space=False)
+    assert not list(tmp_path.glob("*.yaml"))
+
+
 def test_single_session(tmp_path):
     from tools.synthetic import write_sweep
 
@@ -85,12 +91,12 @@ def test_several_logdirs_side_by_side_and_space_files(sweep_dir, other_sweep_dir
     assert html.count('class="experiment"') == 2
     assert 'id="fig-history"' in html or 'data-fig="fig-history"' in html
     spaces = sorted(p.name for p in tmp_path.glob("cmp_next_space*.yaml"))
-    if 'No suggestion' not in html:  # the analysis suggested a space for each logdir
-        assert spaces == ["cmp_next_space_1.yaml", "cmp_next_space_2.yaml"]
-        from hparams_tools.space import load_space
+    assert spaces == ["cmp_next_space_1.yaml", "cmp_next_space_2.yaml"]
+    from hparams_tools.space import load_space
 
-        load_space(tmp_path / spaces[0])
-        assert "python -m training.sweep --space" in html
+    space = load_space(tmp_path / spaces[0])  # the file the command runs is a valid space file
+    assert set(space.parameters) == {"learning_rate", "dropout", "epochs", "optimizer"}
+    assert f"python -m training.sweep --space {tmp_path / spaces[0]} --logdir {sweep_dir.parent / 'random-next'}" in html
 
 
 @pytest.mark.parametrize("kind", ["parallel", "slices", "scatter-matrix", "scatter3d", "contour", "surface",
@@ -112,3 +118,19 @@ def test_plot_command_formats_and_errors(sweep_dir, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["plot", "nonsense", str(sweep_dir), "-o", str(tmp_path / "c.png")])
     assert exc.value.code == 2
+
+
+def test_importance_plot_from_the_real_analysis(tmp_path):
+    """The synthetic target depends mostly on learning_rate: the plot puts it first."""
+    from hparams_tools import read_experiment
+    from hparams_tools.analysis import analyze
+    from hparams_tools.visualization import importance
+    from tools.synthetic import write_sweep
+
+    result = analyze(read_experiment(write_sweep(tmp_path / "big", 150, seed=3)), seed=0)
+    info = importance._get_importance_info(result)
+    assert info.hparams[0] == "learning_rate"
+    assert np.allclose(info.values.sum(axis=1), 1)
+    assert "intercept" not in info.terms and len(info.terms) == len(result.ols) - 1
+    fig = importance.plot_importance(result)
+    assert fig.axes[0].get_title() == f"Importance for {result.target} by method"
