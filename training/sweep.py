@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "strategy (default 3)")
     g.add_argument("--max-epochs", type=int, metavar="N", help="hyperband: most epochs per trial (default: largest "
                    "`epochs` value in the space)")
+    g.add_argument("--epoch-budget", type=int, metavar="N", help="stop starting new trials once this run has "
+                   "trained N epochs in all (single process; used by benchmarks/bench_strategies.py)")
     g.add_argument("--hyperband-factor", type=int, metavar="N", help="hyperband reduction factor (default 3)")
     g = p.add_argument_group("data and validation")
     g.add_argument("--data", default="builtin", metavar="SOURCE", help="'builtin' (generated flowers, default), a "
@@ -392,7 +394,7 @@ def run_sweep(args: argparse.Namespace) -> SweepResult:
         data=data, logdir=logdir, image_size=settings["image_size"], objective=space.metric, goal=space.goal,
         logged=logged, seed=space.seed, folds=settings["folds"], validation_fraction=args.validation_split,
         augment=args.augment, hyperband=hyperband, mixed_precision=args.mixed_precision, distribution=strategy,
-        fit_verbose=2 if args.verbose else 0, on_trial_done=on_done)
+        fit_verbose=2 if args.verbose else 0, on_trial_done=on_done, epoch_budget=args.epoch_budget)
     oracle = make_oracle(method, hps, objective=space.metric, goal=space.goal, max_trials=max_trials,
                          seed=space.seed, max_epochs=hb["max_epochs"], factor=hb["factor"],
                          iterations=hb["iterations"])

@@ -67,6 +67,7 @@ class TrialSetup:
     mixed_precision: bool = False
     distribution: Any = None         # a tf.distribute strategy, or None
     fit_verbose: int = 0
+    epoch_budget: int | None = None  # stop starting trials once this process trained this many epochs
     on_trial_done: Callable[[Any, dict], None] | None = field(default=None, repr=False)
     # called after keras-tuner ended a trial (any status) with (trial, info)
 
@@ -185,6 +186,9 @@ class FlowerTuner(kt.Tuner):
     def on_trial_end(self, trial: Any) -> None:
         """Let keras-tuner end the trial, then report it (progress line, benchmark counters)."""
         super().on_trial_end(trial)
+        if self.setup.epoch_budget and sum(self.epochs_spent.values()) >= self.setup.epoch_budget:
+            # keras-tuner's create_trial answers STOPPED once len(trials) reaches max_trials
+            self.oracle.max_trials = len(self.oracle.trials)
         if self.setup.on_trial_done is not None:
             self.setup.on_trial_done(trial, {"epochs": self.epochs_spent.get(trial.trial_id, 0),
                                             "failure": self.failures.get(trial.trial_id),
