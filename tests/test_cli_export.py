@@ -90,6 +90,11 @@ def test_nonexistent_path(tmp_path):
     assert_clean_error(cli(tmp_path / "missing"), "missing")
 
 
+def test_logdir_is_a_file(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    assert_clean_error(cli(tmp_path / "notes.txt"), "notes.txt")
+
+
 def test_empty_directory(tmp_path):
     assert_clean_error(cli(tmp_path))
 

@@ -87,8 +87,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         export(experiment, args.output, format=fmt, value=args.value)
         if not args.quiet:
-            print(
-                f"hparams-tools export: wrote {len(experiment.sessions)} sessions to {args.output}",
-                file=sys.stderr,
-            )
+            n = len(experiment.sessions)
+            print(f"hparams-tools export: wrote {n} session{'s' * (n != 1)} to {args.output}", file=sys.stderr)
     return 0
