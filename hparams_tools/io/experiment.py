@@ -241,7 +241,7 @@ class Experiment:
         return frames.metrics_frame(self._model, self._values(value))
 
     def table(self, value: str = "last") -> pd.DataFrame:
-        """Session info, hparams and metrics joined (metric names colliding are prefixed ``metric:``)."""
+        """Session info, hparams and metrics joined (colliding names prefixed ``metric:`` / ``hparam:``)."""
         return frames.joined_frame(self.sessions, self.hparams, self.metrics(value))
 
     def group_table(self, value: str = "last") -> pd.DataFrame:

@@ -53,18 +53,24 @@ def _hparam_column(values: list) -> pd.Series | np.ndarray:
 
 
 def hparams_frame(model: Model) -> pd.DataFrame:
-    """One row per session, one column per hparam (``hparam_infos`` order).
+    """One row per session, one column per hparam (``hparam_infos`` order, then any hparam a
+    session logged that a declared experiment does not list).
 
     Numeric columns are float64 (NaN where missing); all-bool columns without gaps are bool;
     anything else (strings, mixed types, bools with gaps) is object with ``None`` for missing.
     """
     index = _index(model)
+    names = list(model.hparam_infos)
+    # Hparams a session logged but a declared experiment left out: TensorBoard still shows them
+    # in the session's hparams, so they are kept as extra columns (sorted by name) at the end.
+    known = set(names)
+    names += sorted({k for h in model.session_hparams for k in h if k not in known})
     data = {
         name: pd.Series(_hparam_column([h.get(name) for h in model.session_hparams]), index=index)
-        for name in model.hparam_infos
+        for name in names
     }
     frame = pd.DataFrame(data, index=index)
-    for name in model.hparam_infos:  # keep object columns object (pandas 3 would infer str)
+    for name in names:  # keep object columns object (pandas 3 would infer str)
         if data[name].dtype == object:
             frame[name] = data[name].astype(object)
     return frame
@@ -155,10 +161,17 @@ def metrics_frame(model: Model, values: np.ndarray) -> pd.DataFrame:
 
 
 def joined_frame(sessions: pd.DataFrame, hparams: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
-    """Session info, then hparams, then metrics; a metric whose name collides is prefixed ``metric:``."""
+    """Session info, then hparams, then metrics.
+
+    A metric named like a session column or an hparam is prefixed ``metric:``; an hparam named
+    like a session column is prefixed ``hparam:``, so column names stay unique.
+    """
     taken = set(sessions.columns)
     hp = hparams.copy()
+    # an hparam named like a session column (e.g. "status") would duplicate a column name
+    hp.columns = pd.Index([f"hparam:{c}" if c in taken else c for c in hp.columns], dtype=object)
     taken.update(hp.columns)
+    taken.update(hparams.columns)
     met = metrics.copy()
     met.columns = pd.Index([f"metric:{c}" if c in taken else c for c in met.columns], dtype=object)
     return pd.concat([sessions, hp, met], axis=1)
