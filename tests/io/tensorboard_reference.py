@@ -10,6 +10,7 @@ Both return::
      "hparam_infos": {name: {"type": "float"|"string"|"bool"|None, "domain": None | ("interval", lo, hi)
                              | ("discrete", sorted values)}},
      "metrics": sorted metric names ("group/tag" or "tag"),
+     "groups": {group: {"count": sessions, "metrics": {name: mean of the sessions' last values}}},
      "sessions": {session: {"group", "status", "start_time" (None when not written),
                             "end_time" (None when no end info),
                             "hparams": {name: value}, "metrics": {name: last value}}}}
@@ -25,6 +26,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 _STATUS = {0: "UNKNOWN", 1: "SUCCESS", 2: "FAILURE", 3: "RUNNING"}
 _TYPE = {0: None, 1: "string", 2: "bool", 3: "float"}
@@ -89,7 +92,13 @@ def view_from_protos(experiment, response) -> dict:
             domain = None
         infos[info.name] = {"type": _TYPE[info.type], "domain": domain}
     sessions = {}
+    groups = {}
     for group in response.session_groups:
+        groups[group.name] = {
+            "count": len(group.sessions),
+            # TensorBoard's group value: the mean over the sessions that have the metric
+            "metrics": {_metric_name(mv.name): mv.value for mv in group.metric_values if math.isfinite(mv.value)},
+        }
         hparams = {k: _pb_value(v) for k, v in group.hparams.items()}
         for session in group.sessions:
             metrics = {}
@@ -110,6 +119,7 @@ def view_from_protos(experiment, response) -> dict:
         "hparam_infos": infos,
         "metrics": sorted(_metric_name(m.name) for m in experiment.metric_infos),
         "sessions": sessions,
+        "groups": groups,
     }
 
 
@@ -164,11 +174,20 @@ def reader_view(logdir: str | Path, experiment=None) -> dict:
             "hparams": hparams,
             "metrics": metrics,
         }
+    group_table = exp.group_table("last")
+    groups = {}
+    for group, row in group_table.iterrows():
+        names = [c for c in group_table.columns if c != "count" and not str(c).endswith(":std")]
+        groups[group] = {
+            "count": int(row["count"]),
+            "metrics": {name: float(row[name]) for name in names if math.isfinite(row[name])},
+        }
     return {
         "description": exp.description,
         "hparam_infos": infos,
         "metrics": sorted(m.name for m in exp.metric_infos),
         "sessions": sessions,
+        "groups": groups,
     }
 
 
@@ -191,6 +210,13 @@ def assert_matches_tensorboard(logdir: str | Path) -> dict:
             f"session {name!r}: hparams {got['hparams']!r} != TensorBoard {expected['hparams']!r}"
         )
     assert ours["metrics"] == tb["metrics"]
+    assert sorted(ours["groups"]) == sorted(tb["groups"])
+    for name, expected in tb["groups"].items():
+        got = ours["groups"][name]
+        assert got["count"] == expected["count"], f"group {name!r}"
+        # Where a member's last value is NaN TensorBoard's mean is NaN (left out above); compare the rest.
+        for metric, value in expected["metrics"].items():
+            assert got["metrics"].get(metric) == pytest.approx(value, rel=1e-12), f"group {name!r} metric {metric!r}"
     assert ours["hparam_infos"] == tb["hparam_infos"]
     assert ours["description"] == tb["description"]
     return tb
