@@ -99,7 +99,7 @@ def test_several_logdirs_side_by_side_and_space_files(sweep_dir, other_sweep_dir
     assert f"python -m training.sweep --space {tmp_path / spaces[0]} --logdir {sweep_dir.parent / 'random-next'}" in html
 
 
-@pytest.mark.parametrize("kind", ["parallel", "slices", "scatter-matrix", "scatter3d", "contour", "surface",
+@pytest.mark.parametrize("kind", ["parallel", "slices", "scatter-matrix", "scatter3d", "contour", "surface", "importance",
                                   "curves", "groups", "history"])
 def test_plot_command_writes_each_kind(kind, sweep_dir, tmp_path):
     out = tmp_path / f"{kind}.png"
