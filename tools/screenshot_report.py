@@ -2,9 +2,13 @@
 
     python tools/screenshot_report.py report.html docs/report.png [--width 1400] [--height 1500]
 
-Takes the top of the page (overview, best so far, the start of the leaderboard
-and plots) at the given viewport size, scrolled to --scroll-to (a CSS selector)
-if given, and stores it as an adaptive-palette PNG to keep it small (~400 KB).
+Captures the viewport at the top of the page, or scrolled to each --scroll-to
+element in turn (stacked), and stores it as an adaptive-palette PNG to keep it
+small (well under 400 KB). For the README:
+
+    python tools/screenshot_report.py logs/flowers/default/report.html docs/report.png \
+        --height 760 --scroll-to top --scroll-to '#e1-plots'
+
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path, help="the PNG to write")
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=1500)
-    parser.add_argument("--scroll-to", metavar="SELECTOR", help="scroll this element to the top first, e.g. '#e1-plots'")
+    parser.add_argument("--scroll-to", metavar="SELECTOR", action="append",
+                        help="capture the viewport with this element scrolled to the top, e.g. '#e1-plots' ('top': the page's top); "
+                             "repeat to stack several captures (default: the top of the page)")
     parser.add_argument("--colors", type=int, default=192, help="palette size of the PNG (default: 192)")
     args = parser.parse_args(argv)
     if not args.report.is_file():
@@ -37,13 +43,23 @@ def main(argv: list[str] | None = None) -> int:
     with Browser(width=args.width, height=args.height) as browser:
         browser.open(args.report)
         browser.settle(1.5)
-        if args.scroll_to:
-            browser.evaluate(f"document.querySelector({args.scroll_to!r}).scrollIntoView()")
-            browser.settle(0.5)
+        shots = []
         with tempfile.TemporaryDirectory() as tmp:
-            raw = browser.screenshot(Path(tmp) / "raw.png")
-            image = Image.open(raw).convert("RGB")
-            image.quantize(colors=args.colors, method=Image.Quantize.MEDIANCUT).save(args.out, optimize=True)
+            for i, selector in enumerate(args.scroll_to or [None]):
+                if selector == "top":
+                    browser.evaluate("window.scrollTo(0, 0)")
+                    browser.settle(0.3)
+                elif selector:
+                    browser.evaluate(f"document.querySelector({selector!r}).scrollIntoView()")
+                    browser.settle(0.5)
+                raw = browser.screenshot(Path(tmp) / f"raw{i}.png")
+                shots.append(Image.open(raw).convert("RGB"))
+        image = Image.new("RGB", (max(s.width for s in shots), sum(s.height for s in shots)), "white")
+        y = 0
+        for shot in shots:
+            image.paste(shot, (0, y))
+            y += shot.height
+        image.quantize(colors=args.colors, method=Image.Quantize.MEDIANCUT).save(args.out, optimize=True)
         if browser.log.errors:
             print(f"screenshot_report: warning: the page logged errors: {browser.log.errors}", file=sys.stderr)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e3:.0f} KB)")
