@@ -134,7 +134,7 @@ def importance_section(it: "_Item") -> str:
     out = []
     try:
         info = importance._get_importance_info(a)
-        fig = importance.plot_importance(a)
+        fig = importance._render_matplotlib(info)
         out.append(page.image_figure(fig, "importance by method and OLS coefficients", " ".join(info.notes), wide=True))
     except HParamsToolsError as exc:
         out.append(f'<p class="note">Importance plot not drawn: {e(exc)}</p>')
@@ -164,9 +164,8 @@ def plots(it: "_Item", *, seed: int, max_points: int) -> str:
     def plotly(fid: str, info: Any, render: Callable[[Any], Any], wide: bool = False) -> tuple[str, list[str]]:
         return page.plotly_figure(f"fig-{n}-{fid}", render(info), " ".join(info.notes), wide=wide), list(info.notes)
 
-    def image(fig_fn: Callable[..., Any], info: Any, alt: str, wide: bool = False) -> tuple[str, list[str]]:
-        return page.image_figure(fig_fn(d, seed=seed, max_points=max_points) if fig_fn is not groups.plot_group_means
-                                 else fig_fn(d), alt, " ".join(info.notes), wide=wide), list(info.notes)
+    def image(info: Any, render: Callable[[Any], Any], alt: str, wide: bool = False) -> tuple[str, list[str]]:
+        return page.image_figure(render(info), alt, " ".join(info.notes), wide=wide), list(info.notes)
 
     out.append(_try(it, "parallel coordinates", lambda: plotly(
         "parallel", parallel._get_parallel_info(d, max_points=max_points, seed=seed), parallel._render_plotly, True)))
@@ -183,12 +182,13 @@ def plots(it: "_Item", *, seed: int, max_points: int) -> str:
         "scatter3d", scatter._get_scatter_info(d, k=2, max_points=max_points, seed=seed, numeric_first=True),
         scatter._render_plotly_3d)))
     out.append(_try(it, "slice plots", lambda: image(
-        slices.plot_slices, slices._get_slices_info(d, max_points=max_points, seed=seed), "target against each hyperparameter", True)))
+        slices._get_slices_info(d, max_points=max_points, seed=seed), slices._render_matplotlib,
+        "target against each hyperparameter", True)))
     out.append(_try(it, "scatter matrix", lambda: image(
-        scatter.plot_scatter_matrix, scatter._get_scatter_info(d, k=4, max_points=max_points, seed=seed), "scatter matrix")))
+        scatter._get_scatter_info(d, k=4, max_points=max_points, seed=seed), scatter._render_matrix, "scatter matrix")))
     out.append(_try(it, "learning curves", lambda: plotly(
         "curves", curves._get_curves_info(d, seed=seed), curves._render_plotly, True)))
-    out.append(_try(it, "group means", lambda: image(groups.plot_group_means, groups._get_groups_info(d), "group means")))
+    out.append(_try(it, "group means", lambda: image(groups._get_groups_info(d), groups._render_matplotlib, "group means")))
     return '<div class="plots">' + "".join(out) + "</div>"
 
 

@@ -64,10 +64,14 @@ def plot_group_means(source: Any, *, target: str | None = None, goal: str | None
         InsufficientDataError: when no group has two or more sessions.
     """
     data = c.plot_data(source, target=target, goal=goal, value=value, analysis=analysis)
-    info = _get_groups_info(data, max_groups=max_groups)
+    return _render_matplotlib(_get_groups_info(data, max_groups=max_groups))
+
+
+def _render_matplotlib(info: _GroupsInfo):
     from matplotlib import colormaps
     from matplotlib.colors import Normalize
 
+    data = info.data
     n = len(info.groups)
     fig = c.new_figure(9, 1.4 + 0.32 * n)
     ax = fig.add_subplot()

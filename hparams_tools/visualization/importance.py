@@ -92,7 +92,10 @@ def plot_importance(analysis: Any, *, max_terms: int = MAX_TERMS):
     Raises:
         InsufficientDataError: when the analysis has neither importances nor a regression.
     """
-    info = _get_importance_info(analysis, max_terms=max_terms)
+    return _render_matplotlib(_get_importance_info(analysis, max_terms=max_terms))
+
+
+def _render_matplotlib(info: _ImportanceInfo):
     n = max(len(info.hparams), len(info.terms), 1)
     fig = c.new_figure(12, 1.2 + 0.38 * n)
     left, right = fig.subplots(1, 2)

@@ -60,10 +60,14 @@ def plot_scatter_matrix(source: Any, *, target: str | None = None, goal: str | N
         A matplotlib Figure.
     """
     data = c.plot_data(source, target=target, goal=goal, value=value, analysis=analysis)
-    info = _get_scatter_info(data, k=k, max_points=max_points, seed=seed)
+    return _render_matrix(_get_scatter_info(data, k=k, max_points=max_points, seed=seed))
+
+
+def _render_matrix(info: _ScatterInfo):
     from matplotlib import colormaps
     from matplotlib.colors import Normalize
 
+    data = info.data
     n = len(info.axes)
     fig = c.new_figure(2.4 * n + 1.2, 2.4 * n + 0.6)
     grid = fig.subplots(n, n, squeeze=False)
