@@ -111,8 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "by trial; the oracle gets the mean (default: the space's folds, else a hold-out split)")
     g.add_argument("--validation-split", type=float, default=0.2, metavar="F", help="hold-out fraction "
                    "(default 0.2)")
-    g.add_argument("--augment", default="full", metavar="MODE", help="training augmentation in the tf.data "
-                   "pipeline: full (flip, rotation, zoom; default), flip, none")
+    g.add_argument("--augment", default="flip", metavar="MODE", help="training augmentation in the tf.data "
+                   "pipeline: flip (random horizontal flip; default: the built-in data already varies rotation "
+                   "and scale), full (flip, rotation, zoom; for real photos), none")
     g = p.add_argument_group("output")
     g.add_argument("--name", metavar="NAME", help="experiment name (default: the space's name, else 'default')")
     g.add_argument("--logdir", metavar="DIR", help="experiment directory (default logs/flowers/<name>)")
@@ -242,6 +243,10 @@ def prepare_logdir(logdir: Path, settings: dict, *, overwrite: bool, role: str, 
                 raise OutputError(f"logdir {logdir} holds a sweep with other settings ({', '.join(diff)}); rerun the "
                                   "same command to resume it, or pass --overwrite or another --name")
             return True
+    elif (logdir / STATE_DIR).is_dir():
+        # a sweep killed before it saved its settings has no trials yet: start it afresh
+        if not dry_run:
+            shutil.rmtree(logdir)
     elif logdir.is_dir() and any(logdir.iterdir()):
         raise OutputError(f"logdir {logdir} exists and is not a sweep of this tool; choose another --name/--logdir")
     if dry_run:

@@ -129,7 +129,8 @@ def make_oracle(method: str, hps: Any, *, objective: str, goal: str, max_trials:
                 max_epochs: int = 12, factor: int = 3, iterations: int = 1, initial_points: int | None = None):
     """The keras-tuner oracle of a strategy (``grid``, ``random``, ``bayesian``, ``hyperband``, ``hybrid``)."""
     obj = kt.Objective(objective, direction="max" if goal == "maximize" else "min")
-    common = dict(objective=obj, hyperparameters=hps, seed=seed, allow_new_entries=False, tune_new_entries=False,
+    # keras-tuner replaces a falsy seed (0!) with a random one: shift non-negative seeds by one
+    common = dict(objective=obj, hyperparameters=hps, seed=seed + 1 if seed >= 0 else seed, allow_new_entries=False, tune_new_entries=False,
                   max_consecutive_failed_trials=10**9)
     if method == "grid":
         return kt.oracles.GridSearchOracle(max_trials=max_trials, **common)

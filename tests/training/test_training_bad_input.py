@@ -93,3 +93,9 @@ def test_help_explains_the_options():
     for word in ("--space", "--strategy", "--folds", "--overwrite", "hyperband", "KERASTUNER_TUNER_ID",
                  "--samples-per-class", "--image-size", "--mixed-precision", "log_uniform_values"):
         assert word in proc.stdout
+
+
+def test_tfds_without_the_package_or_network_is_one_line(tmp_path):
+    proc = run_cli(["--data", "tfds:tf_flowers", "--logdir", tmp_path / "logs"], timeout=300)
+    _assert_one_line_error(proc, "tfds:tf_flowers")
+    assert not (tmp_path / "logs").exists()

@@ -93,15 +93,17 @@ def test_cross_validation_folds_are_sessions_of_one_group(tmp_path, tiny, refere
     assert sorted(groups.index) == sorted(trials) and (groups["count"] == 2).all()
 
 
-def test_seed_makes_the_sweep_reproducible(tmp_path, tiny):
+@pytest.mark.parametrize("strategy, seed", [("random", 0), ("bayesian", 7)])
+def test_seed_makes_the_sweep_reproducible(tmp_path, tiny, strategy, seed):
     space = write_space(tmp_path / "space.yaml", SMALL_SPACE)
     runs = []
     for name in ("a", "b"):
-        assert main(["--space", space, "--seed", "7", "--strategy", "bayesian", "--max-trials", "3",
+        assert main(["--space", space, "--seed", seed, "--strategy", strategy, "--max-trials", "3",
                      *tiny(tmp_path / name)]) == 0
         runs.append({t: (tr["hyperparameters"]["values"], tr["score"]) for t, tr in tuner_trials(tmp_path / name).items()})
     assert runs[0] == runs[1]
-    assert main(["--space", space, "--seed", "8", "--max-trials", "3", *tiny(tmp_path / "c")]) == 0
+    assert main(["--space", space, "--seed", seed + 1, "--strategy", strategy, "--max-trials", "3",
+                 *tiny(tmp_path / "c")]) == 0
     other = {t: tr["hyperparameters"]["values"] for t, tr in tuner_trials(tmp_path / "c").items()}
     assert other != {t: v for t, (v, _) in runs[0].items()}
 
