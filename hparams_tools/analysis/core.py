@@ -31,7 +31,10 @@ _STEPS = ("prepare", "correlation", "ols", "forest", "fanova/ped-anova", "intera
 
 
 def _consensus(table: pd.DataFrame) -> pd.Series:
-    """Mean over the available methods of each method's scores normalised to sum 1 (negatives as 0)."""
+    """Median over the available methods of each method's scores normalised to sum 1 (negatives as 0).
+
+    The median keeps one method's outlier (e.g. PED-ANOVA on a coarse grid) from deciding the ranking.
+    """
     shares = []
     for method in IMPORTANCE_METHODS:
         if method in table.columns and table[method].notna().all():
@@ -41,7 +44,7 @@ def _consensus(table: pd.DataFrame) -> pd.Series:
                 shares.append(s / total)
     if not shares:
         return pd.Series(0.0, index=table.index)
-    return pd.concat(shares, axis=1).mean(axis=1)
+    return pd.concat(shares, axis=1).median(axis=1)
 
 
 def _validate(value: str, seed: Any, top: Any) -> None:

@@ -26,7 +26,7 @@ def _ranking(importance: pd.DataFrame) -> list[str]:
     out = []
     ranked = importance.index.tolist()
     top3 = ", ".join(f"{n} ({importance.at[n, 'consensus']:.2f})" for n in ranked[:3])
-    out.append(f"Most important hyperparameters (consensus share of importance): {top3}.")
+    out.append(f"Most important hyperparameters (median share of importance over the methods): {top3}.")
     firsts = {}
     for col, label in METHOD_NAMES.items():
         if col in importance.columns and importance[col].notna().any():

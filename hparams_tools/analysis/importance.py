@@ -3,13 +3,14 @@
 Every method reports one score per hyperparameter (one-hot levels summed back).
 
 * ``forest``: impurity importance of ``ExtraTreesRegressor(n_estimators=250, random_state=seed)``
-  fitted on a seeded 80% training split (all rows below :data:`MIN_HOLDOUT`); sums to 1.
-  The other 20% gives the forest's out-of-sample R².
+  fitted on a seeded 80% training split (all rows below :data:`MIN_HOLDOUT`; at most
+  :data:`FOREST_CAP` rows, which bounds the time for huge sweeps); sums to 1.
+  The other 20% (at most :data:`TEST_CAP` rows) gives the forest's out-of-sample R².
 * ``permutation``: how much that held-out R² drops when one hyperparameter's columns are shuffled
   (mean over :data:`PERMUTATION_REPEATS` shuffles, ``permutation_std`` their spread), on at most
   :data:`PERMUTATION_CAP` held-out rows.
 * ``fanova``: optuna's ``FanovaImportanceEvaluator`` (fraction of the target's variance explained by
-  each main effect) on at most :data:`OPTUNA_CAP` rows; ``n_trees=64, max_depth=8`` because optuna's
+  each main effect) on at most :data:`OPTUNA_CAP` rows; ``n_trees=64, max_depth=6`` because optuna's
   default depth 64 costs ~28 s on 1,000 trials and the scores barely change.
 * ``ped_anova``: optuna's ``PedAnovaImportanceEvaluator(target_quantile=top)``: which hyperparameters
   matter to reach the top quantile; normalised to sum 1.
@@ -38,11 +39,13 @@ N_ESTIMATORS = 250
 MIN_HOLDOUT = 20          # below this many rows: no held-out split (no R², no permutation importance)
 TEST_FRACTION = 0.2
 PERMUTATION_REPEATS = 5
-PERMUTATION_CAP = 1000
+PERMUTATION_CAP = 500
+FOREST_CAP = 4000
+TEST_CAP = 2000
 OPTUNA_CAP = 1000
 MIN_OPTUNA = 10
 FANOVA_TREES = 64
-FANOVA_DEPTH = 8
+FANOVA_DEPTH = 6
 
 
 def subsample(n: int, cap: int, seed: int, salt: int = 0) -> np.ndarray:
@@ -101,7 +104,10 @@ def fit_forest(prep: Prepared, *, seed: int, n_jobs: int | None = None) -> Fores
     if n >= MIN_HOLDOUT:
         order = rng.permutation(n)
         n_test = max(5, int(round(TEST_FRACTION * n)))
-        test, train = np.sort(order[:n_test]), np.sort(order[n_test:])
+        test, train = np.sort(order[:n_test][:TEST_CAP]), np.sort(order[n_test:][:FOREST_CAP])
+        if len(train) < n - n_test or len(test) < n_test:
+            notes.append(f"forest on a seeded subsample: {len(train)} training and {len(test)} held-out rows "
+                         f"(caps {FOREST_CAP} and {TEST_CAP})")
     else:
         train, test = np.arange(n), np.arange(0)
         notes.append(f"forest R² and permutation importance skipped: {n} rows (need {MIN_HOLDOUT} for a held-out split)")
@@ -154,6 +160,10 @@ def _quiet_optuna() -> Iterator[Any]:
 
 def _distribution(optuna: Any, h: Any, values: pd.Series) -> Any:
     dist = optuna.distributions
+    if h.kind == "numeric" and h.grid is not None:
+        # a declared list of numbers (TensorBoard Discrete) is a choice, as keras-tuner's Choice is
+        choices = sorted({int(v) if h.integer else float(v) for v in values})
+        return dist.CategoricalDistribution(choices)
     if h.kind == "numeric":
         lo = min(float(h.low), float(values.min()))
         hi = max(float(h.high), float(values.max()))

@@ -59,7 +59,7 @@ class AnalysisResult:
             ``std_coef`` (effect of one standard deviation); empty when skipped.
         ols_r_squared: OLS R², or ``None``.
         importance: Index ``hyperparameter``; ``forest``, ``permutation``, ``permutation_std``,
-            ``fanova``, ``ped_anova`` and ``consensus`` (mean of the normalised scores), sorted
+            ``fanova``, ``ped_anova`` and ``consensus`` (median over methods of their shares), sorted
             by ``consensus``; NaN where a method was skipped.
         forest_r2: The forest's out-of-sample R² (held-out split), or ``None``.
         interactions: Columns ``a``, ``b``, ``h2``, ``strength`` (Friedman's H-statistic).

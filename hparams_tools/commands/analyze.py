@@ -62,7 +62,7 @@ def render(result) -> str:
     r2 = "-" if result.forest_r2 is None else f"{result.forest_r2:.3f}"
     out += ["", f"Importance (forest: impurity share; permutation: drop of held-out R², ± std over shuffles; "
                 f"fanova: variance share of the main effect; ped_anova: share for reaching the top {result.top:.0%}; "
-                f"consensus: mean share). Forest out-of-sample R²: {r2}",
+                f"consensus: median share). Forest out-of-sample R²: {r2}",
             _table(result.importance), ""]
     ols_r2 = "-" if result.ols_r_squared is None else f"{result.ols_r_squared:.3f}"
     cols = [c for c in ("coef", "std_err", "t", "p_value", "ci_low", "ci_high", "std_coef") if c in result.ols.columns]
