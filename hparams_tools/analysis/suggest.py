@@ -4,8 +4,9 @@ Rules, per hyperparameter (``top`` = the best fraction of rows, default 20%):
 
 * range (numbers): the top rows' min..max on the analysis scale (log10 for log-scaled ones),
   widened on each side by ``max(10% of that width, 5% of the searched width)``, kept inside the
-  searched range -- except at an edge: when the top rows reach within 5% of a bound and the best
-  row lies in the outer 15% beside it, the range is pushed 25% of the searched width beyond
+  searched range -- except at an edge: when the top rows reach within 5% of a bound, the best
+  row lies in the outer 15% beside it and the rows in that outer 15% do better on average than
+  the others (one-sided Welch t-test, p < 0.05), the range is pushed 25% of the searched width beyond
   that bound (never below 0 for non-negative linear parameters). Integers stay integers
   (``int_uniform``), log-scaled ones stay ``log_uniform_values``.
 * lists (a numeric grid, categories, booleans): the values that occur among the top rows; a
@@ -33,6 +34,7 @@ __all__ = ["Suggestion", "suggest_space", "EDGE_FRACTION", "PUSH_FRACTION", "TRU
 
 EDGE_FRACTION = 0.05
 BEST_EDGE_FRACTION = 0.15
+EDGE_P = 0.05
 PUSH_FRACTION = 0.25
 MARGIN_FRACTION = 0.1
 TRUST_R2 = 0.2
@@ -98,6 +100,22 @@ def _is_unimportant(name: str, importance: pd.DataFrame, ols: pd.DataFrame, prep
     return True
 
 
+def _edge_is_better(prep: Prepared, near: np.ndarray) -> bool:
+    """Sessions near the bound do better on average than the rest (one-sided Welch t-test, p < 0.05).
+
+    Guards against calling an edge where the best row sits there by chance (e.g. on a 2-value grid).
+    """
+    from scipy import stats
+
+    y = prep.y.to_numpy(dtype=float)
+    inside, outside = y[near], y[~near]
+    if len(inside) < 2 or len(outside) < 2:
+        return False
+    t, p = stats.ttest_ind(inside, outside, equal_var=False)
+    better = t > 0 if prep.goal == "maximize" else t < 0
+    return bool(np.isfinite(p) and better and p / 2 < EDGE_P)
+
+
 def _grid_step(values: list[float], direction: str) -> float | None:
     vals = sorted(values)
     if len(vals) < 2:
@@ -120,13 +138,14 @@ def _numeric(h: HParam, prep: Prepared, top: np.ndarray, best: int, important: b
     s, e = (float(v) for v in h.transform(np.array([h.low, h.high])))
     width, w = e - s, b - a
     best_t = float(t[best])
-    region = f"{fmt(h.untransform(a))} to {fmt(h.untransform(b))} (searched {fmt(h.low)} to {fmt(h.high)})"
+    span = fmt(h.untransform(a)) if a == b else f"{fmt(h.untransform(a))} to {fmt(h.untransform(b))}"
+    region = f"{span} (searched {fmt(h.low)} to {fmt(h.high)})"
     edge = None
     if important and width > 0:
         if b >= e - EDGE_FRACTION * width and best_t >= e - BEST_EDGE_FRACTION * width:
-            edge = "upper"
+            edge = "upper" if _edge_is_better(prep, t >= e - BEST_EDGE_FRACTION * width) else None
         elif a <= s + EDGE_FRACTION * width and best_t <= s + BEST_EDGE_FRACTION * width:
-            edge = "lower"
+            edge = "lower" if _edge_is_better(prep, t <= s + BEST_EDGE_FRACTION * width) else None
     # A searched grid of numbers stays a list of values.
     grid = h.grid
     distinct = np.unique(observed)
@@ -282,7 +301,9 @@ def suggest_space(
         f"Target {prep.target} ({prep.goal}), {prep.n_used} rows analysed; the top {top:.0%} = {n_top} rows "
         "define the promising region.",
         f"method {method}: {reason}.",
-        "" if trust else "The forest's out-of-sample R² is too low to trust importances: no hyperparameter was fixed.",
+        "" if trust else ("Too few sessions to check the importances on held-out data: no hyperparameter was fixed."
+                          if forest_r2 is None else
+                          "The forest's out-of-sample R² is too low to trust importances: no hyperparameter was fixed."),
     ]).rstrip()
     space = SearchSpace(
         parameters=params, method=method, metric=prep.target, goal=prep.goal,
