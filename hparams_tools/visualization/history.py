@@ -95,6 +95,15 @@ def plot_best_so_far(sources: Any, *, target: str | None = None, goal: str | Non
     return fig
 
 
+def _steps(best: np.ndarray) -> np.ndarray:
+    """Indices where the best so far changes, plus the first and the last trial."""
+    if best.size == 0:
+        return np.arange(0)
+    b = np.where(np.isfinite(best), best, np.inf)
+    change = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
+    return np.unique(np.r_[change, best.size - 1])
+
+
 def _render_plotly(info: _HistoryInfo):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -104,13 +113,14 @@ def _render_plotly(info: _HistoryInfo):
     palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
     for i, ln in enumerate(info.lines):
         color = palette[i % len(palette)]
-        text = [c.esc(s) for s in ln.sessions]
-        fig.add_trace(go.Scatter(x=ln.trial, y=ln.best_so_far, mode="lines", line=dict(shape="hv", color=color, width=2),
-                                 name=c.esc(ln.label), legendgroup=str(i), text=text,
-                                 hovertemplate="trial %{x}: %{text}<br>best so far %{y:.4g}<extra></extra>"), 1, 1)
+        keep = _steps(ln.best_so_far)  # a step line needs only its corners: 10,000 trials stay small
+        text = [c.esc(ln.sessions[k]) for k in keep]
+        fig.add_trace(go.Scatter(x=ln.trial[keep], y=ln.best_so_far[keep], mode="lines+markers", marker=dict(size=4),
+                                 line=dict(shape="hv", color=color, width=2), name=c.esc(ln.label), legendgroup=str(i),
+                                 text=text, hovertemplate="trial %{x}: %{text}<br>best so far %{y:.4g}<extra></extra>"), 1, 1)
         if ln.epochs is not None:
-            fig.add_trace(go.Scatter(x=ln.epochs, y=ln.best_so_far, mode="lines", line=dict(shape="hv", color=color, width=2),
-                                     name=c.esc(ln.label), legendgroup=str(i), showlegend=False), 1, 2)
+            fig.add_trace(go.Scatter(x=ln.epochs[keep], y=ln.best_so_far[keep], mode="lines", name=c.esc(ln.label),
+                                     line=dict(shape="hv", color=color, width=2), legendgroup=str(i), showlegend=False), 1, 2)
     fig.update_xaxes(title_text="trials run", row=1, col=1)
     fig.update_xaxes(title_text="epochs spent (cumulative)", row=1, col=2)
     fig.update_yaxes(title_text=f"best {c.esc(info.target)} so far", row=1, col=1)

@@ -209,3 +209,16 @@ def test_plotly_twins_escape_markup():
     assert "<script>" not in text and "<img" not in text
     labels = [dim.label for dim in fig.data[0].dimensions]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in labels
+
+
+def test_best_so_far_plotly_keeps_only_the_corners():
+    df = sweep(3000)
+    df["start_time"] = np.arange(3000, dtype=float)
+    info = history._get_history_info([c.plot_data(df, target="accuracy")])
+    fig = history._render_plotly(info)
+    x, y = np.asarray(fig.data[0].x), np.asarray(fig.data[0].y)
+    line = info.lines[0]
+    assert len(x) < 100 and x[0] == 1 and x[-1] == 3000
+    # the step function through the corners equals the full line at every trial
+    idx = np.searchsorted(x, line.trial, side="right") - 1
+    assert np.allclose(y[idx], line.best_so_far)
