@@ -41,8 +41,12 @@ def _make_axis(name: str, col, log: bool, categorical: bool) -> _Axis:
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
+    uniq = np.unique(finite)
     if log:
         tv, tt = c.log_ticks(lo, hi)
+    elif 1 < uniq.size <= 8:  # a few discrete values (epochs 4, 8, 16): tick exactly those
+        tv = [float(u) for u in uniq]
+        tt = [c.fmt(u) for u in uniq]
     else:
         tv = list(np.linspace(lo, hi, 5))
         tt = [c.fmt(t) for t in tv]

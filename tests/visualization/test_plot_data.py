@@ -80,6 +80,8 @@ def test_parallel_axes_log_categories_and_best():
     opt = info.axes[names.index("optimizer")]
     assert opt.categories == ("adam", "rmsprop", "sgd")
     assert [opt.categories[int(k)] for k in opt.values] == list(ok.optimizer)
+    epochs = info.axes[names.index("epochs")]
+    assert not epochs.log and epochs.tickvals == [2.0, 4.0, 8.0]  # a few discrete values: ticked exactly
     assert info.sessions[info.best] == ok.accuracy.idxmax()
     assert np.allclose(info.color, ok.accuracy)
     assert info.notes == []
