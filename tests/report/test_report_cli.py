@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hparams_tools.cli import main
-from hparams_tools.errors import OutputError, UnknownMetricError
+from hparams_tools.errors import DamagedFileWarning, OutputError, UnknownMetricError
 from hparams_tools.io.writer import EventWriter
 from hparams_tools.report import write_report
 
@@ -134,3 +134,17 @@ def test_importance_plot_from_the_real_analysis(tmp_path):
     assert "intercept" not in info.terms and len(info.terms) == len(result.ols) - 1
     fig = importance.plot_importance(result)
     assert fig.axes[0].get_title() == f"Importance for {result.target} by method"
+
+
+def test_damaged_event_file_is_listed_in_data_quality(tmp_path):
+    from tools.synthetic import write_sweep
+
+    logdir = write_sweep(tmp_path / "damaged", 8, seed=4)
+    victim = sorted((logdir / "trial_00003" / "validation").glob("events.out.tfevents.*"))[0]
+    data = victim.read_bytes()
+    victim.write_bytes(data[:-7])  # a writer killed mid-record: the last record is truncated
+    with pytest.warns(DamagedFileWarning):
+        out = write_report(logdir, tmp_path / "r.html")
+    html = out.read_text(encoding="utf-8")
+    quality = html[html.index('data-section="data-quality"'):]
+    assert "Damaged records skipped (1)" in quality and victim.name in quality
