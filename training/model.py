@@ -21,7 +21,8 @@ MODEL_HPARAMS: dict[str, Any] = {
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw", "nadam")
 
 
-def build_model(values: Mapping[str, Any], *, image_size: int, num_classes: int, mixed_precision: bool = False):
+def build_model(values: Mapping[str, Any], *, image_size: int, num_classes: int, mixed_precision: bool = False,
+                jit_compile: bool | str = "auto"):
     """Build and compile the CNN: rescaling, conv blocks, dropout, dense head, logits.
 
     Args:
@@ -29,6 +30,7 @@ def build_model(values: Mapping[str, Any], *, image_size: int, num_classes: int,
         image_size: Input side in pixels.
         num_classes: Number of output logits.
         mixed_precision: Keep the logits in float32 under a mixed_float16 policy.
+        jit_compile: XLA compilation of the train step (Keras' ``"auto"``, ``True`` or ``False``).
 
     Returns:
         A compiled ``keras.Model`` reporting ``accuracy``.
@@ -54,6 +56,7 @@ def build_model(values: Mapping[str, Any], *, image_size: int, num_classes: int,
         optimizer=_optimizer(str(hp["optimizer"]), float(hp["learning_rate"]), float(hp["momentum"])),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
+        jit_compile=jit_compile,
     )
     return model
 

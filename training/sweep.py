@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--verbose", action="store_true", help="also show Keras' per-epoch progress")
     g = p.add_argument_group("hardware")
     g.add_argument("--mixed-precision", action="store_true", help="train with the mixed_float16 policy (GPUs)")
+    g.add_argument("--xla", default="auto", metavar="MODE", help="XLA compilation of the train step: auto "
+                   "(Keras decides; default), on, off")
     g.add_argument("--cpu", action="store_true", help="hide GPUs and train on the CPU")
     return p
 
@@ -166,6 +168,8 @@ def resolve(args: argparse.Namespace) -> tuple[SearchSpace, dict]:
         _fail(f"--folds must be 0 (hold-out) or at least 2, got {folds}")
     if args.augment not in ("full", "flip", "none"):
         _fail(f"unknown --augment {args.augment!r}; use full, flip or none")
+    if args.xla not in ("auto", "on", "off"):
+        _fail(f"unknown --xla {args.xla!r}; use auto, on or off")
     if not 0 < args.validation_split < 1:
         _fail(f"--validation-split must be between 0 and 1, got {args.validation_split}")
     if args.grid_points < 1:
@@ -283,7 +287,7 @@ def _configure_tensorflow(args: argparse.Namespace, quiet: bool) -> Any:
         devices = f"CPU ({os.cpu_count()} cores)"
     if not quiet:
         mp = ", mixed precision (mixed_float16)" if args.mixed_precision else ""
-        print(f"devices: {devices}{mp}", flush=True)
+        print(f"devices: {devices}{mp}, XLA {args.xla}", flush=True)
     return strategy
 
 
@@ -399,6 +403,7 @@ def run_sweep(args: argparse.Namespace) -> SweepResult:
         data=data, logdir=logdir, image_size=settings["image_size"], objective=space.metric, goal=space.goal,
         logged=logged, seed=space.seed, folds=settings["folds"], validation_fraction=args.validation_split,
         augment=args.augment, hyperband=hyperband, mixed_precision=args.mixed_precision, distribution=strategy,
+        jit_compile={"auto": "auto", "on": True, "off": False}[args.xla],
         fit_verbose=2 if args.verbose else 0, on_trial_done=on_done, epoch_budget=args.epoch_budget)
     oracle = make_oracle(method, hps, objective=space.metric, goal=space.goal, max_trials=max_trials,
                          seed=space.seed, max_epochs=hb["max_epochs"], factor=hb["factor"],

@@ -65,6 +65,7 @@ class TrialSetup:
     augment: str = "full"
     hyperband: bool = False
     mixed_precision: bool = False
+    jit_compile: bool | str = "auto"
     distribution: Any = None         # a tf.distribute strategy, or None
     fit_verbose: int = 0
     epoch_budget: int | None = None  # stop starting trials once this process trained this many epochs
@@ -241,10 +242,10 @@ class FlowerTuner(kt.Tuner):
         if s.distribution is not None:
             with s.distribution.scope():
                 model = build_model(hp, image_size=s.image_size, num_classes=len(s.data.class_names),
-                                    mixed_precision=s.mixed_precision)
+                                    mixed_precision=s.mixed_precision, jit_compile=s.jit_compile)
         else:
             model = build_model(hp, image_size=s.image_size, num_classes=len(s.data.class_names),
-                                mixed_precision=s.mixed_precision)
+                                mixed_precision=s.mixed_precision, jit_compile=s.jit_compile)
         weights = Path(self.get_trial_dir(trial.trial_id)) / "model.weights.h5"
         parent = trial.hyperparameters.values.get("tuner/trial_id")
         if s.hyperband and parent and not s.folds:

@@ -18,7 +18,7 @@ max_trials: 3
 seed: 1
 parameters:
   learning_rate: {distribution: log_uniform_values, min: 1.0e-3, max: 1.0e-2}
-  epochs: {value: 15}
+  epochs: {value: 10}
   batch_size: {value: 8}
 """
 
@@ -67,7 +67,7 @@ def test_resume_after_kill_reruns_only_the_interrupted_trial(tmp_path, data_cach
     from hparams_tools import read_experiment
 
     exp = read_experiment(logdir)
-    assert len(exp.sessions) == 3 and exp.scalars.groupby(["session", "group", "tag"]).step.nunique().max() == 15
+    assert len(exp.sessions) == 3 and exp.scalars.groupby(["session", "group", "tag"]).step.nunique().max() == 10
     assert {t["status"] for t in tuner_trials(logdir).values()} == {"COMPLETED"}
 
     # a different command on the same logdir is refused and leaves it intact

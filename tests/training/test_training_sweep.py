@@ -98,11 +98,11 @@ def test_seed_makes_the_sweep_reproducible(tmp_path, tiny, strategy, seed):
     space = write_space(tmp_path / "space.yaml", SMALL_SPACE)
     runs = []
     for name in ("a", "b"):
-        assert main(["--space", space, "--seed", seed, "--strategy", strategy, "--max-trials", "3",
+        assert main(["--space", space, "--seed", seed, "--strategy", strategy, "--max-trials", "2",
                      *tiny(tmp_path / name)]) == 0
         runs.append({t: (tr["hyperparameters"]["values"], tr["score"]) for t, tr in tuner_trials(tmp_path / name).items()})
     assert runs[0] == runs[1]
-    assert main(["--space", space, "--seed", seed + 1, "--strategy", strategy, "--max-trials", "3",
+    assert main(["--space", space, "--seed", seed + 1, "--strategy", strategy, "--max-trials", "2",
                  *tiny(tmp_path / "c")]) == 0
     other = {t: tr["hyperparameters"]["values"] for t, tr in tuner_trials(tmp_path / "c").items()}
     assert other != {t: v for t, (v, _) in runs[0].items()}
@@ -158,3 +158,16 @@ def test_image_folder_end_to_end(tmp_path, tiny):
     exp = read_experiment(logdir)
     assert exp.sessions.status.tolist() == ["SUCCESS"]
     assert not math.isnan(exp.metrics().loc["trial-0", "validation/epoch_accuracy"])
+
+
+@pytest.mark.slow
+def test_mixed_precision_and_xla_flags_train(tmp_path, tiny):
+    """--mixed-precision sets the mixed_float16 policy (in a subprocess: the policy is process-global)."""
+    from sweep_helpers import run_cli
+
+    space = write_space(tmp_path / "space.yaml", SMALL_SPACE.replace("max_trials: 2", "max_trials: 1")
+                        .replace("epochs: {value: 2}", "epochs: {value: 1}"))
+    proc = run_cli(["--space", space, "--mixed-precision", "--xla", "off", *tiny(tmp_path / "mp")[:-1]])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "mixed precision (mixed_float16), XLA off" in proc.stdout
+    assert tuner_trials(tmp_path / "mp")["0"]["status"] == "COMPLETED"
