@@ -7,9 +7,9 @@ logdir itself. Files are kept per run in name order.
 :meth:`LogdirState.update` scans the tree and parses only what is new: bytes
 appended to known files (from the offset where the last read stopped, which is
 the start of an incomplete record if there was one), new files and new runs.
-Directory listings are reused while a directory's mtime is unchanged and old
-enough to be trusted (a file created in the same clock tick as a scan would not
-change the mtime again). A file that shrank or vanished makes the next update a
+Directory listings are reused while a directory's mtime is older than the time
+it was listed, by a margin (file system mtimes come from a coarse clock, so a
+file created just after a listing may not move the mtime past it). A file that shrank or vanished makes the next update a
 full re-read, the only way to forget its old values exactly.
 """
 
@@ -28,12 +28,12 @@ from .records import Damage, is_event_file_name
 
 __all__ = ["LogdirState", "FileEntry"]
 
-# A directory modified less than this long before we listed it may change again within the
-# same mtime tick; list it again next time.
+# A listing is trusted only for directories last modified this long before it was taken
+# (mtime clock granularity and skew margin).
 _RACY_NS = 2_000_000_000
 
 
-@dataclass
+@dataclass(slots=True)
 class FileEntry:
     """One event file: its run, where the next read starts, and its damage so far."""
 
@@ -56,7 +56,7 @@ class LogdirState:
         self.files: list[FileEntry] = []
         self.file_index: dict[str, int] = {}
         self.runs: dict[str, list[int]] = {}
-        self._dirs: dict[str, tuple[int, bool, list[str], list[str]]] = {}
+        self._dirs: dict[str, tuple[int, list[str], list[str]]] = {}  # path -> (listed at, dirs, files)
         # series[i] = [file_index, tag, plugin, content]; plugin None until the tag's first
         # metadata in that file has been seen.
         self.series: list[list] = []
@@ -65,16 +65,22 @@ class LogdirState:
         self.version = 0  # bumped whenever anything new was parsed
 
     # -- scanning -------------------------------------------------------------------------------
-    def _list_dir(self, path: str) -> tuple[list[str], list[str]]:
-        """Return (subdirectories, event file names) of ``path``, reusing a trusted listing."""
-        try:
-            st = os.stat(path)
-        except OSError:
-            self._dirs.pop(path, None)
-            return [], []
+    def _list_dir(self, path: str, check: bool) -> tuple[list[str], list[str]]:
+        """Return (subdirectories, event file names) of ``path``.
+
+        With ``check``, a cached listing is reused when the directory has not been modified
+        since (with a margin for coarse mtime clocks) the time it was listed.
+        """
         cached = self._dirs.get(path)
-        if cached is not None and cached[0] == st.st_mtime_ns and cached[1]:
-            return cached[2], cached[3]
+        if check and cached is not None:
+            try:
+                mtime = os.stat(path).st_mtime_ns
+            except OSError:
+                self._dirs.pop(path, None)
+                return [], []
+            if mtime < cached[0] - _RACY_NS:
+                return cached[1], cached[2]
+        listed_at = time.time_ns()
         subdirs: list[str] = []
         names: list[str] = []
         try:
@@ -91,23 +97,24 @@ class LogdirState:
             return [], []
         subdirs.sort()
         names.sort()
-        trusted = time.time_ns() - st.st_mtime_ns > _RACY_NS
-        self._dirs[path] = (st.st_mtime_ns, trusted, subdirs, names)
+        self._dirs[path] = (listed_at, subdirs, names)
         return subdirs, names
 
     def _scan(self) -> list[tuple[str, str]]:
         """Walk the logdir; return ``(path, run)`` of every event file, runs in path order."""
         root = os.fspath(self.logdir)
+        check = bool(self._dirs)
+        sep = os.sep
         out: list[tuple[str, str]] = []
         stack = [(root, ".")]
         while stack:
             path, run = stack.pop()
-            subdirs, names = self._list_dir(path)
+            subdirs, names = self._list_dir(path, check)
             for name in names:
-                out.append((os.path.join(path, name), run))
+                out.append((path + sep + name, run))
             prefix = "" if run == "." else run + "/"
             for sub in reversed(subdirs):
-                stack.append((os.path.join(path, sub), prefix + sub))
+                stack.append((path + sep + sub, prefix + sub))
         return out
 
     # -- updating -------------------------------------------------------------------------------
@@ -175,6 +182,16 @@ class LogdirState:
             entry.end = info.end
             entry.records += info.n_records
             entry.size = info.size
+        if not self.series:  # cold read: every series is new, no lookups needed
+            self.series = [list(t) for t in result.series]
+            self.series_index = {}
+            remap = np.arange(len(result.series), dtype=np.int32)
+            sid, step, wall, value = result.columns()
+            if len(sid):
+                self.segments.append((remap[sid], step, wall, value))
+            return
+        if not self.series_index:
+            self.series_index = {(f, t): i for i, (f, t, _, _) in enumerate(self.series)}
         remap = np.empty(len(result.series), dtype=np.int32)
         for i, (file_index, tag, plugin, content) in enumerate(result.series):
             key = (file_index, tag)

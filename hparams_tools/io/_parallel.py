@@ -47,15 +47,28 @@ class ParseResult:
         self.series.extend(sink.series)
 
     def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Return ``(sid int32, step int64, wall float64, value float64)`` over all chunks."""
+        """Return ``(sid int32, step int64, wall float64, value float64)`` over all chunks.
+
+        Consumes the chunks: each is copied into the result and released, so the peak memory is
+        the result plus one chunk, not twice the result.
+        """
         parts = self._parts
-        if not parts:
-            return (np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
-        sid = np.concatenate([np.frombuffer(s.sid, dtype=np.int32) + np.int32(b) for b, s in parts])
-        step = np.concatenate([np.frombuffer(s.step, dtype=np.int64) for _, s in parts])
-        wall = np.concatenate([np.frombuffer(s.wall, dtype=np.float64) for _, s in parts])
-        value = np.concatenate([np.frombuffer(s.value, dtype=np.float64) for _, s in parts])
-        return sid.astype(np.int32, copy=False), step, wall, value
+        total = sum(len(s.sid) for _, s in parts)
+        sid = np.empty(total, np.int32)
+        step = np.empty(total, np.int64)
+        wall = np.empty(total, np.float64)
+        value = np.empty(total, np.float64)
+        pos = 0
+        while parts:
+            base, sink = parts.pop(0)
+            n = len(sink.sid)
+            sid[pos : pos + n] = np.frombuffer(sink.sid, dtype=np.int32) + np.int32(base)
+            step[pos : pos + n] = np.frombuffer(sink.step, dtype=np.int64)
+            wall[pos : pos + n] = np.frombuffer(sink.wall, dtype=np.float64)
+            value[pos : pos + n] = np.frombuffer(sink.value, dtype=np.float64)
+            pos += n
+            del sink
+        return sid, step, wall, value
 
 
 def _parse_chunk(jobs: Sequence[Job]) -> tuple[list[FileInfo], ValueSink, dict[str, int]]:

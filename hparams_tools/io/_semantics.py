@@ -151,68 +151,10 @@ def infer_hparam_infos(starts: list[SessionStart]) -> dict[str, HParamInfo]:
     return {info.name: info for _, info in infos}
 
 
-def build_model(state: LogdirState) -> Model:
-    """Apply TensorBoard's rules to everything parsed so far."""
-    model = Model()
-    files = state.files
-    # Files per run in name order; each file's series in first-appearance order.
-    series_of_file: dict[int, list[int]] = {}
-    for gid, (file_index, _tag, _plugin, _content) in enumerate(state.series):
-        series_of_file.setdefault(file_index, []).append(gid)
-    run_names = sorted(state.runs)
-    model.n_runs = len(run_names)
-    # First metadata of each tag in each run, and the scalar (run, tag) series.
-    run_meta: dict[str, dict[str, tuple[str, bytes]]] = {}
-    rs_index: dict[tuple[str, str], int] = {}
-    order_of_gid = np.full(len(state.series), -1, dtype=np.int64)
-    pending: list[tuple[str, str, int]] = []  # (run, tag, gid) in run/file order
-    for run in run_names:
-        meta: dict[str, tuple[str, bytes]] = {}
-        fidx = sorted(state.runs[run], key=lambda i: files[i].path)
-        for f in fidx:
-            for gid in series_of_file.get(f, ()):
-                _, tag, plugin, content = state.series[gid]
-                if plugin is not None and tag not in meta:
-                    meta[tag] = (plugin, content)
-                pending.append((run, tag, gid))
-        run_meta[run] = meta
-    scalar_gids: list[tuple[int, int, int]] = []  # (series id, position in file order, gid)
-    for pos, (run, tag, gid) in enumerate(pending):
-        m = run_meta[run].get(tag)
-        if m is None or m[0] != SCALARS_PLUGIN:
-            continue
-        key = (run, tag)
-        rsid = rs_index.get(key)
-        if rsid is None:
-            rsid = rs_index[key] = len(model.series_run)
-            model.series_run.append(run)
-            model.series_tag.append(tag)
-        scalar_gids.append((rsid, pos, gid))
-    # Sorting values by this rank makes each (run, tag) series contiguous, its files in name
-    # order and, within a file, values in record order (the stable sort keeps read order).
-    scalar_gids.sort()
-    rsid_of_order = np.array([r for r, _, _ in scalar_gids], dtype=np.int64)
-    for o, (_, _, gid) in enumerate(scalar_gids):
-        order_of_gid[gid] = o
-    sid, step, wall, value = state.columns()
-    keys = order_of_gid[sid] if len(sid) else np.zeros(0, np.int64)
-    keep = keys >= 0
-    keys = keys[keep]
-    if keys.size and not np.all(keys[1:] >= keys[:-1]):
-        idx = np.argsort(keys, kind="stable")
-        sel = np.flatnonzero(keep)[idx]
-        keys = keys[idx]
-    else:
-        sel = np.flatnonzero(keep)
-    model.step, model.wall, model.value = step[sel], wall[sel], value[sel]
-    n_series = len(model.series_run)
-    rs_of_value = rsid_of_order[keys] if keys.size else np.zeros(0, np.int64)
-    counts = np.bincount(rs_of_value, minlength=n_series) if n_series else np.zeros(0, np.int64)
-    model.series_stop = np.cumsum(counts)
-    model.series_start = model.series_stop - counts
-    model.n_scalar_runs = len(set(model.series_run))
-
-    # Sessions and experiment.
+def _decode_infos(
+    run_names: list[str], run_meta: dict[str, dict[str, tuple[str, bytes]]]
+) -> tuple[dict[str, SessionStart], dict[str, SessionEnd], ExperimentInfo | None]:
+    """Session start/end infos per run and the first declared experiment (runs in name order)."""
     starts: dict[str, SessionStart] = {}
     ends: dict[str, SessionEnd] = {}
     experiment: ExperimentInfo | None = None
@@ -229,6 +171,37 @@ def build_model(state: LogdirState) -> Model:
             decoded = decode_hparams_content(m[1])
             if isinstance(decoded, ExperimentInfo):
                 experiment = decoded
+    return starts, ends, experiment
+
+
+def build_model(state: LogdirState) -> Model:
+    """Apply TensorBoard's rules to everything parsed so far."""
+    model = Model()
+    series = state.series
+    # Each file's series in first-appearance order.
+    series_of_file: list[list[int]] = [[] for _ in state.files]
+    for gid, entry in enumerate(series):
+        series_of_file[entry[0]].append(gid)
+    run_names = sorted(state.runs)
+    model.n_runs = len(run_names)
+    # First metadata of each tag in each run (files in name order) and, per run and tag, the
+    # file-level series in file order.
+    run_meta: dict[str, dict[str, tuple[str, bytes]]] = {}
+    run_tags: dict[str, dict[str, list[int]]] = {}
+    for run in run_names:
+        meta: dict[str, tuple[str, bytes]] = {}
+        by_tag: dict[str, list[int]] = {}
+        for f in state.runs[run]:  # kept in name order by LogdirState
+            for gid in series_of_file[f]:
+                _, tag, plugin, content = series[gid]
+                if plugin is not None and tag not in meta:
+                    meta[tag] = (plugin, content)
+                by_tag.setdefault(tag, []).append(gid)
+        run_meta[run] = meta
+        run_tags[run] = by_tag
+
+    # Sessions.
+    starts, ends, experiment = _decode_infos(run_names, run_meta)
     session_names = sorted(starts)
     session_set = set(session_names)
     session_pos = {s: i for i, s in enumerate(session_names)}
@@ -242,22 +215,73 @@ def build_model(state: LogdirState) -> Model:
         model.end_times.append(end.end_time if end else math.nan)
         model.session_hparams.append(st.hparams)
 
-    # Each scalar series' session and metric group.
-    series_session = np.full(n_series, -1, dtype=np.int64)
-    for rsid, run in enumerate(model.series_run):
+    # Each run's session (longest enclosing session run) and metric group.
+    run_place: dict[str, tuple[int, str]] = {}
+    for run in run_names:
         parent = _parent_session(run, session_set)
         if parent is None:
-            model.series_group.append("")
-            continue
-        series_session[rsid] = session_pos[parent]
-        if run == parent:
-            group = ""
-        elif parent == ".":
-            group = run
+            run_place[run] = (-1, "")
+        elif run == parent:
+            run_place[run] = (session_pos[parent], "")
         else:
-            group = run[len(parent) + 1 :]
+            run_place[run] = (session_pos[parent], run if parent == "." else run[len(parent) + 1 :])
+
+    # Scalar (run, tag) series, numbered in the long table's order: by session, group, tag
+    # (series outside any session last). order[gid] ranks the file-level series so that a
+    # stable sort of the values by it makes each run series contiguous, its files in name
+    # order and, within a file, its values in read order.
+    candidates = []
+    for run in run_names:
+        meta = run_meta[run]
+        pos, group = run_place[run]
+        for tag, gids in run_tags[run].items():
+            m = meta.get(tag)
+            if m is not None and m[0] == SCALARS_PLUGIN:
+                key = (0, pos, group, tag) if pos >= 0 else (1, 0, run, tag)
+                candidates.append((key, run, tag, pos, group, gids))
+    candidates.sort(key=lambda c: c[0])
+    rs_index: dict[tuple[str, str], int] = {}
+    order_of_gid = [-1] * len(series)
+    rsid_of_order: list[int] = []
+    series_session = np.full(len(candidates), -1, dtype=np.int64)
+    for rsid, (_, run, tag, pos, group, gids) in enumerate(candidates):
+        rs_index[(run, tag)] = rsid
+        model.series_run.append(run)
+        model.series_tag.append(tag)
         model.series_group.append(group)
+        series_session[rsid] = pos
+        for gid in gids:
+            order_of_gid[gid] = len(rsid_of_order)
+            rsid_of_order.append(rsid)
     model.series_session = series_session
+    del candidates, run_tags
+
+    sid, step, wall, value = state.columns()
+    order_arr = np.asarray(order_of_gid, dtype=np.int32)
+    rsid_arr = np.asarray(rsid_of_order, dtype=np.int64)
+    keys = order_arr[sid] if len(sid) else np.zeros(0, np.int32)
+    keep = keys >= 0
+    keys = keys[keep]
+    if keys.size and not np.all(keys[1:] >= keys[:-1]):
+        idx = np.argsort(keys, kind="stable")
+        sel = np.flatnonzero(keep)[idx]
+        keys = keys[idx]
+        del idx
+    else:
+        sel = np.flatnonzero(keep)
+    del keep
+    model.step, model.wall, model.value = step[sel], wall[sel], value[sel]
+    del sel
+    n_series = len(model.series_run)
+    per_order = np.bincount(keys, minlength=len(rsid_arr)) if keys.size else np.zeros(len(rsid_arr), np.int64)
+    counts = (
+        np.bincount(rsid_arr, weights=per_order, minlength=n_series).astype(np.int64)
+        if n_series
+        else np.zeros(0, np.int64)
+    )
+    model.series_stop = np.cumsum(counts)
+    model.series_start = model.series_stop - counts
+    model.n_scalar_runs = len(set(model.series_run))
 
     if experiment is not None:
         model.declared = True
@@ -268,11 +292,7 @@ def build_model(state: LogdirState) -> Model:
         model.hparam_infos = infer_hparam_infos([starts[s] for s in session_names])
         if model.hparam_infos:
             names = sorted(
-                {
-                    (model.series_tag[r], model.series_group[r])
-                    for r in range(n_series)
-                    if series_session[r] >= 0
-                }
+                {(model.series_tag[r], model.series_group[r]) for r in range(n_series) if series_session[r] >= 0}
             )
             model.metric_infos = [MetricInfo(group, tag) for tag, group in names]
     model.objective = parse_objective(model.description)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import os
 import struct
+from sys import intern
 from array import array
 from dataclasses import dataclass, field
 from typing import Any
@@ -242,9 +243,9 @@ def _learn_template(ev: Any, payload: bytes, p: int) -> tuple[bytes, tuple] | No
     if q + length != n:  # the summary must be the last and only field after the header
         return None
     v = values[0]
-    if not v.tag:
-        return None
     kind = v.WhichOneof("value")
+    if not v.tag or (kind == "tensor" and len(v.tensor.tensor_content) != 4) or kind not in ("tensor", "simple_value"):
+        return None
     suffix = b""
     if v.HasField("metadata"):
         meta = v.metadata.SerializeToString()
@@ -301,6 +302,49 @@ _TEMPLATE_LIMIT = 100_000
 _SUFFIX_LENGTHS: list[int] = []
 
 
+def _template_hit(
+    payload: bytes,
+    p: int,
+    file_index: int,
+    by_key: dict[bytes, tuple[int, bytes, int]],
+    local: dict[str, int],
+    meta_seen: set[str],
+    series: list,
+) -> tuple[tuple[int, bytes, int] | None, int]:
+    """Find a known template for ``payload`` (any suffix length); register its tag in this file.
+
+    Returns ``((series id, suffix, suffix length), value offset)`` or ``(None, 0)``.
+    """
+    n = len(payload)
+    for k in _SUFFIX_LENGTHS:
+        at = n - 4 - k
+        if at <= p:
+            continue
+        key = payload[p:at]
+        hit = by_key.get(key)
+        if hit is not None and hit[2] != k:
+            continue
+        if hit is None:
+            template = _TEMPLATES.get(key)
+            if template is None or template[4] != k:
+                continue
+            tag, plugin, content, suffix, _ = template
+            sid = local.get(tag)
+            if sid is None:
+                sid = local[tag] = len(series)
+                series.append((file_index, tag, None, b""))
+            if plugin is not None and tag not in meta_seen:
+                meta_seen.add(tag)
+                series[sid] = (file_index, tag, plugin, content)
+            hit = by_key[key] = (sid, suffix, k)
+        if payload.endswith(hit[1]):
+            if k != _SUFFIX_LENGTHS[0]:
+                _SUFFIX_LENGTHS.remove(k)
+                _SUFFIX_LENGTHS.insert(0, k)
+            return hit, at
+    return None, 0
+
+
 def parse_file_into(sink: ValueSink, file_index: int, path: str, offset: int = 0) -> FileInfo:
     """Parse one event file from ``offset``, appending its scalar candidates to ``sink``.
 
@@ -327,7 +371,7 @@ def parse_file_into(sink: ValueSink, file_index: int, path: str, offset: int = 0
     wall_append = sink.wall.append
     value_append = sink.value.append
     local: dict[str, int] = {}  # tag -> series id (for this file)
-    by_key: dict[bytes, tuple[int, bytes]] = {}  # template prefix -> (series id, suffix), this file
+    by_key: dict[bytes, tuple[int, bytes, int]] = {}  # prefix -> (series id, suffix, len), this file
     meta_seen: set[str] = set()
     from_string = event_pb2.Event.FromString
     unpack_f = _unpack_f
@@ -335,45 +379,35 @@ def parse_file_into(sink: ValueSink, file_index: int, path: str, offset: int = 0
     unpack_d = _unpack_d_from
     templates = _TEMPLATES
     ks = _SUFFIX_LENGTHS
+    k0 = ks[0] if ks else 0
     for i, payload in enumerate(batch.payloads):
         # -- fast path: b"\x09" wall(8) [b"\x10" varint step] summary(... value(4) suffix)
         n = len(payload)
         p = -1
         if n > 16 and payload[0] == 0x09:
-            p = 9
-            step = 0
             if payload[9] == 0x10:
-                step, p = _varint(payload, 10)
-                if step >= 1 << 63:  # int64 step, two's complement
-                    step -= 1 << 64
-            hit = None
-            for k in ks:
-                at = n - 4 - k
-                hit = by_key.get(payload[p:at])
-                if hit is None:
-                    template = templates.get(payload[p:at])
-                    if template is None or template[4] != k:
-                        continue
-                    tag, plugin, content, suffix, _ = template
-                    sid = local.get(tag)
-                    if sid is None:
-                        sid = local[tag] = len(series)
-                        series.append((file_index, tag, None, b""))
-                    if plugin is not None and tag not in meta_seen:
-                        meta_seen.add(tag)
-                        series[sid] = (file_index, tag, plugin, content)
-                    hit = by_key[payload[p:at]] = (sid, suffix)
-                if payload.endswith(hit[1]):
-                    break
-                hit = None
+                step = payload[10]
+                if step < 0x80:
+                    p = 11
+                else:
+                    step, p = _varint(payload, 10)
+                    if step >= 1 << 63:  # int64 step, two's complement
+                        step -= 1 << 64
+            else:
+                step = 0
+                p = 9
+            at = n - 4 - k0
+            hit = by_key.get(payload[p:at]) if at > p else None
+            # the entry must be for this suffix length and the suffix must match byte for byte
+            if hit is None or hit[2] != k0 or not payload.endswith(hit[1]):
+                hit, at = _template_hit(payload, p, file_index, by_key, local, meta_seen, series)
+                if hit is not None:
+                    k0 = n - 4 - at
             if hit is not None:
                 sid_append(hit[0])
                 step_append(step)
                 wall_append(unpack_d(payload, 1)[0])
                 value_append(unpack_f_from(payload, at)[0])
-                if k != ks[0]:
-                    ks.remove(k)
-                    ks.insert(0, k)
                 continue
         # -- general path
         try:
@@ -390,6 +424,7 @@ def parse_file_into(sink: ValueSink, file_index: int, path: str, offset: int = 0
             kind = v.WhichOneof("value")
             sid = local.get(tag)
             if sid is None:
+                tag = intern(tag)  # one string object per tag name, not one per file
                 sid = local[tag] = len(series)
                 series.append((file_index, tag, None, b""))
             if tag not in meta_seen:

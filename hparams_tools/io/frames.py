@@ -82,32 +82,26 @@ def scalars_frame(model: Model) -> pd.DataFrame:
     Columns: session, group, tag (categoricals), step (int64), wall_time, value (float64);
     rows sorted by session, group, tag, then in TensorBoard's read order.
     """
+    # The model numbers scalar series in this table's order, sessions' series first, so the
+    # rows are one leading slice of the value columns: no gather, no sort.
     sess = model.series_session
-    chosen = np.flatnonzero(sess >= 0)
-    order = sorted(
-        chosen.tolist(),
-        key=lambda r: (model.sessions[sess[r]], model.series_group[r], model.series_tag[r]),
-    )
-    perm = np.asarray(order, dtype=np.int64)
-    starts = model.series_start[perm] if perm.size else np.zeros(0, np.int64)
-    counts = (model.series_stop[perm] - starts) if perm.size else np.zeros(0, np.int64)
-    total = int(counts.sum())
-    # idx = concatenation of arange(start, stop) over the chosen series, vectorised.
-    offsets = np.cumsum(counts) - counts
-    idx = np.arange(total, dtype=np.int64) - np.repeat(offsets - starts, counts)
-    groups = sorted({model.series_group[r] for r in order})
-    tags = sorted({model.series_tag[r] for r in order})
+    n = int(np.count_nonzero(sess >= 0))
+    counts = (model.series_stop[:n] - model.series_start[:n]) if n else np.zeros(0, np.int64)
+    total = int(model.series_stop[n - 1]) if n else 0
+    groups = sorted(set(model.series_group[:n]))
+    tags = sorted(set(model.series_tag[:n]))
     gpos = {g: i for i, g in enumerate(groups)}
     tpos = {t: i for i, t in enumerate(tags)}
-    s_codes = np.repeat(sess[perm] if perm.size else np.zeros(0, np.int64), counts)
-    g_codes = np.repeat(np.array([gpos[model.series_group[r]] for r in order], dtype=np.int64), counts)
-    t_codes = np.repeat(np.array([tpos[model.series_tag[r]] for r in order], dtype=np.int64), counts)
+    s_codes = np.repeat(sess[:n].astype(np.int32), counts)
+    g_codes = np.repeat(np.array([gpos[g] for g in model.series_group[:n]], dtype=np.int32), counts)
+    t_codes = np.repeat(np.array([tpos[t] for t in model.series_tag[:n]], dtype=np.int32), counts)
+    idx = slice(0, total)
     return pd.DataFrame(
         {
             "session": pd.Categorical.from_codes(s_codes, categories=pd.Index(model.sessions, dtype=object)),
             "group": pd.Categorical.from_codes(g_codes, categories=pd.Index(groups, dtype=object)),
             "tag": pd.Categorical.from_codes(t_codes, categories=pd.Index(tags, dtype=object)),
-            "step": model.step[idx].astype(np.int64, copy=False),
+            "step": model.step[idx],
             "wall_time": model.wall[idx],
             "value": model.value[idx],
         }

@@ -161,3 +161,39 @@ def test_tensorflow_layout_with_metadata_on_every_value(tmp_path):
     assert events._TEMPLATES
     assert _sink_of(path) == cold
     assert cold[4] == [repr(s / 8) for s in range(6)]
+
+
+def test_fast_path_equals_protobuf_on_mixed_layouts(tmp_path, monkeypatch):
+    """Random mixes of layouts (metadata on every/first/no value, simple and tensor values, other
+    plugins, big and negative steps) decode identically with templates on and off."""
+    import random
+
+    rng = random.Random(7)
+    f32 = lambda x: rank0(types_pb2.DT_FLOAT, tensor_content=struct.pack("<f", x))  # noqa: E731
+    paths = []
+    for f in range(6):
+        evs = []
+        for _ in range(60):
+            tag = rng.choice(["loss", "acc", "img"])
+            plugin = rng.choice(["scalars", None, None, "images" if tag == "img" else "scalars"])
+            step = rng.choice([0, 1, 127, 128, 300, 2**40, -5])
+            value = rng.choice([0.5, -1.0, float("nan"), 1e30])
+            if rng.random() < 0.3:
+                evs.append(scalar_event(tag, step, simple=value, plugin=plugin, wall=rng.random() * 1e9))
+            else:
+                evs.append(scalar_event(tag, step, tensor=f32(value), plugin=plugin, wall=rng.random() * 1e9))
+        paths.append(write_events(tmp_path / f"events.out.tfevents.{f}", evs))
+
+    def parse_all():
+        sink = ValueSink()
+        for i, path in enumerate(paths):
+            parse_file_into(sink, i, str(path))
+        return sink.series, list(sink.sid), list(sink.step), list(sink.wall), [repr(v) for v in sink.value]
+
+    events._TEMPLATES.clear()
+    monkeypatch.setattr(events, "_TEMPLATE_LIMIT", 0)
+    reference = parse_all()  # every record through protobuf
+    monkeypatch.setattr(events, "_TEMPLATE_LIMIT", 100_000)
+    assert parse_all() == reference  # learning templates
+    assert events._TEMPLATES
+    assert parse_all() == reference  # using them
