@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from .. import __version__
 from .._files import atomic_write, safe_join
-from ..errors import HParamsToolsError, LogdirError, OutputError, UnknownMetricError
+from ..errors import HParamsToolsError, LogdirError, OutputError
 from ..visualization import _common as c
 from . import page, sections
 
@@ -171,13 +171,8 @@ def write_report(
     items = [_load(i, s, progress) for i, s in enumerate(sources)]
     _unique_labels(items)
     live = [it for it in items if it.empty_reason is None]
-    for it in live:  # validate targets before any long work
-        exp = it.experiment
-        t, g = (target, goal) if target else c.default_target(exp)
-        names = [m.name for m in exp.metric_infos]
-        if t not in names:
-            raise UnknownMetricError(f"unknown target {t!r} in {exp.logdir}; metrics: {', '.join(names) or '(none)'}")
-        it.data = c.plot_data(exp, target=t, goal=goal or (g if not target else None), value=value, label=it.label)
+    for it in live:  # resolve (and validate) every target before any long work
+        it.data = c.plot_data(it.experiment, target=target, goal=goal, value=value, label=it.label)
     bar = tqdm(total=len(live) * 2, desc="report", unit="step", disable=not progress)
     for it in live:
         _analyze(it, it.data.target, it.data.goal, value, seed, progress)

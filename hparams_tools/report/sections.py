@@ -64,7 +64,7 @@ def overview(items: list["_Item"], value: str) -> str:
                 cells["best score"] = f"<b>{e(c.fmt(float(d.frame.at[best, c.TARGET])))}</b>"
                 cells["best session"] = e(best)
                 cells["best configuration"] = "<br>".join(
-                    f"{e(h)} = {e(c.fmt(d.frame.at[best, h]))}" for h in exp.hparam_infos)
+                    f"{e(h)} = {e(c.fmt(d.frame.at[best, h]))}" for h in exp.hparams.columns)
             start, end = s["start_time"].astype(float), s["end_time"].astype(float)
             if start.notna().any():
                 cells["sweep time (first start to last end)"] = _duration(float(np.nanmax(np.r_[end, start]) - np.nanmin(start)))
@@ -104,7 +104,7 @@ def leaderboard(it: "_Item") -> str:
     rank = np.full(len(f), None, dtype=object)
     n_ranked = int(np.isfinite(key).sum())
     rank[order[:n_ranked]] = np.arange(1, n_ranked + 1)
-    hp_names = list(exp.hparam_infos)
+    hp_names = [str(h) for h in exp.hparams.columns]
     cols = ["rank", "session", d.target] + hp_names + ["status", "group"] + others + ["duration (s)"]
     duration = (f[c.END].astype(float) - f[c.START].astype(float)).to_numpy()
     hp = exp.hparams.reindex(index=f.index, columns=hp_names)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import html
 import math
-import re
 from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 import numpy as np
@@ -41,7 +40,6 @@ CMAP = "viridis"
 PLOTLY_SCALE = "Viridis"
 BEST_COLOR = "#d62728"
 FAILED_COLOR = "#7f7f7f"
-_MINIMIZE_WORDS = re.compile(r"loss|error|err\b|mse|mae|rmse|perplexity|time|latency|regret", re.I)
 
 
 class PlotData(NamedTuple):
@@ -110,29 +108,28 @@ class PlotData(NamedTuple):
 
 
 def guess_goal(metric: str) -> str:
-    """``"minimize"`` for loss/error-like metric names, else ``"maximize"``."""
-    return "minimize" if _MINIMIZE_WORDS.search(metric) else "maximize"
+    """``"minimize"`` for loss/error-like metric names, else ``"maximize"`` (the analysis' rule)."""
+    from ..analysis.target import default_goal
+
+    return default_goal(metric)
 
 
-def default_target(experiment: "Experiment") -> tuple[str, str]:
-    """The experiment's declared objective, else the most plausible validation metric.
+def resolve_target(experiment: "Experiment", target: str | None = None, goal: str | None = None) -> tuple[str, str]:
+    """The target and goal exactly as the analysis picks them (declared objective first).
 
     Returns:
         ``(metric name, goal)``.
 
     Raises:
-        InsufficientDataError: if the experiment has no metric at all.
+        UnknownMetricError: an unknown target (the message names the logdir and lists the metrics).
+        InsufficientDataError: the experiment has no metric at all.
     """
-    if experiment.objective:
-        return experiment.objective[0], experiment.objective[1]
-    names = [m.name for m in experiment.metric_infos]
-    if not names:
-        raise InsufficientDataError(f"{experiment.logdir}: the sessions logged no scalar metric to plot")
-    for pattern in (r"^val.*acc", r"^val.*loss", r"^val", r"acc"):
-        for name in names:
-            if re.search(pattern, name, re.I):
-                return name, guess_goal(name)
-    return names[0], guess_goal(names[0])
+    from ..analysis.target import select_target
+
+    try:
+        return select_target(experiment, target, goal)
+    except UnknownMetricError as exc:
+        raise UnknownMetricError(f"{experiment.logdir}: {exc}") from None
 
 
 def _check_goal(goal: str) -> str:
@@ -228,17 +225,9 @@ def plot_data(
         label = label or "experiment"
     else:
         experiment = source
-        if target is None:
-            target, goal0 = default_target(experiment)
-            goal = goal or goal0
+        target, goal = resolve_target(experiment, target, goal)
         metrics = experiment.metrics(value)
-        if target not in metrics.columns:
-            raise UnknownMetricError(
-                f"unknown target {target!r} in {experiment.logdir}; metrics: {', '.join(metrics.columns) or '(none)'}"
-            )
-        if goal is None and experiment.objective and experiment.objective[0] == target:
-            goal = experiment.objective[1]
-        names = list(hparams) if hparams is not None else list(experiment.hparam_infos)
+        names = list(hparams) if hparams is not None else [str(h) for h in experiment.hparams.columns]
         frame = experiment.hparams.reindex(columns=names).copy()
         frame[TARGET] = metrics[target].reindex(frame.index).astype(float)
         sessions = experiment.sessions.reindex(frame.index)
