@@ -2,7 +2,8 @@
 
 Rules, per hyperparameter (``top`` = the best fraction of rows, default 20%):
 
-* range (numbers): the top rows' min..max on the analysis scale (log10 for log-scaled ones),
+* range (numbers): the top rows' min..max on the analysis scale (log10 for log-scaled ones;
+  their 5th..95th percentile when there are at least 20 top rows, so stragglers do not set it),
   widened on each side by ``max(10% of that width, 5% of the searched width)``, kept inside the
   searched range -- except at an edge: when the top rows reach within 5% of a bound, the best
   row lies in the outer 15% beside it and the rows in that outer 15% do better on average than
@@ -35,6 +36,8 @@ __all__ = ["Suggestion", "suggest_space", "EDGE_FRACTION", "PUSH_FRACTION", "TRU
 EDGE_FRACTION = 0.05
 BEST_EDGE_FRACTION = 0.15
 EDGE_P = 0.05
+TRIM = 0.05
+TRIM_MIN_ROWS = 20
 PUSH_FRACTION = 0.25
 MARGIN_FRACTION = 0.1
 TRUST_R2 = 0.2
@@ -134,12 +137,17 @@ def _numeric(h: HParam, prep: Prepared, top: np.ndarray, best: int, important: b
     top = top & real if (top & real).any() else top   # imputed means are not evidence of a region
     observed = raw[real] if real.any() else raw
     tt = t[top]
-    a, b = float(tt.min()), float(tt.max())
+    trimmed = len(tt) >= TRIM_MIN_ROWS
+    if trimmed:   # a few stragglers (good for other reasons) should not set the region
+        a, b = (float(v) for v in np.quantile(tt, [TRIM, 1.0 - TRIM]))
+    else:
+        a, b = float(tt.min()), float(tt.max())
     s, e = (float(v) for v in h.transform(np.array([h.low, h.high])))
     width, w = e - s, b - a
     best_t = float(t[best])
     span = fmt(h.untransform(a)) if a == b else f"{fmt(h.untransform(a))} to {fmt(h.untransform(b))}"
-    region = f"{span} (searched {fmt(h.low)} to {fmt(h.high)})"
+    middle = f", middle {1 - 2 * TRIM:.0%} of them" if trimmed else ""
+    region = f"{span} (searched {fmt(h.low)} to {fmt(h.high)}{middle})"
     edge = None
     if important and width > 0:
         if b >= e - EDGE_FRACTION * width and best_t >= e - BEST_EDGE_FRACTION * width:
