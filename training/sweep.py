@@ -325,6 +325,8 @@ def run_sweep(args: argparse.Namespace) -> SweepResult:
 
     # Keras warns that fit's shuffle flag is ignored for tf.data input; the pipeline shuffles itself.
     warnings.filterwarnings("ignore", message=".*shuffle=True.*was passed.*")
+    # Hyperband continues a promoted trial from its parent's weights; the fresh optimizer starts anew
+    warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
     strategy = _configure_tensorflow(args, quiet)
     from . import hparams_logging
     from .space import hyperband_epochs, to_hparams, to_keras_tuner
