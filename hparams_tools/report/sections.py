@@ -131,17 +131,23 @@ def importance_section(it: "_Item") -> str:
     if it.analysis is None:
         return f'<p class="note">No importances: {e(it.analysis_error or "no analysis")}</p>'
     a = it.analysis
-    out = []
+    out: list[str] = []
+    tables: list[str] = []
     try:
-        info = importance._get_importance_info(a)
-        fig = importance._render_matplotlib(info)
-        out.append(page.image_figure(fig, "importance by method and OLS coefficients", " ".join(info.notes), wide=True))
+        fig = importance._render_matplotlib(importance._get_importance_info(a))
+        out.append(page.image_figure(fig, "importance by method and OLS coefficients", wide=True))
     except HParamsToolsError as exc:
         out.append(f'<p class="note">Importance plot not drawn: {e(exc)}</p>')
     if getattr(a, "importance", None) is not None and len(a.importance):
-        out.append("<h3>Importance by method</h3>" + page.table(a.importance, index_name="hyperparameter"))
+        tables.append("<h3>Importance by method</h3>" + page.table(a.importance, index_name="hyperparameter"))
+    inter = getattr(a, "interactions", None)
+    if inter is not None and len(inter) and {"a", "b"} <= set(inter.columns):
+        top = inter.head(10).set_index(["a", "b"])
+        top.index = [f"{x} × {y}" for x, y in top.index]
+        tables.append("<h3>Strongest interactions (Friedman's H)</h3>" + page.table(top, index_name="pair"))
     if getattr(a, "correlation", None) is not None and len(a.correlation):
-        out.append("<h3>Correlation with the target</h3>" + page.table(a.correlation, index_name="column"))
+        tables.append("<h3>Correlation with the target</h3>" + page.table(a.correlation, index_name="column"))
+    out.append('<div class="tables">' + "".join(f"<div>{t}</div>" for t in tables) + "</div>")
     return "".join(out)
 
 
@@ -165,7 +171,8 @@ def plots(it: "_Item", *, seed: int, max_points: int) -> str:
         return page.plotly_figure(f"fig-{n}-{fid}", render(info), " ".join(info.notes), wide=wide), list(info.notes)
 
     def image(info: Any, render: Callable[[Any], Any], alt: str, wide: bool = False) -> tuple[str, list[str]]:
-        return page.image_figure(render(info), alt, " ".join(info.notes), wide=wide), list(info.notes)
+        # the image already carries its notes under the plot: no caption repeating them
+        return page.image_figure(render(info), alt, wide=wide), list(info.notes)
 
     out.append(_try(it, "parallel coordinates", lambda: plotly(
         "parallel", parallel._get_parallel_info(d, max_points=max_points, seed=seed), parallel._render_plotly, True)))
