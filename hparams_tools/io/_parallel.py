@@ -25,6 +25,7 @@ Job = tuple[int, str, int, int]
 #: Below this many bytes to parse, a single process is faster than starting workers
 #: (measured with benchmarks/bench_reader.py: a 1,000-session logdir of ~24 MB gains ~1.6x).
 PARALLEL_MIN_BYTES = 4 << 20
+PARALLEL_MIN_FILES = 2000
 
 
 class ParseResult:
@@ -124,13 +125,14 @@ def parse_files(
         progress: Called with the number of files finished after each chunk.
 
     Returns:
-        Output in job order, whatever the number of workers.
+        All files' output (chunk order may vary with workers; the model sorts values).
     """
     result = ParseResult()
-    total_bytes = sum(j[3] for j in jobs)
     ctx = _mp_context()
     if workers is None:
-        workers = default_workers() if total_bytes >= PARALLEL_MIN_BYTES else 1
+        # Sizes are unknown on a cold read (jobs carry 1 byte per file then): count files.
+        big = sum(j[3] for j in jobs) >= PARALLEL_MIN_BYTES or len(jobs) >= PARALLEL_MIN_FILES
+        workers = default_workers() if big else 1
     workers = max(1, min(workers, len(jobs) or 1))
     if workers == 1 or ctx is None:
         step = max(1, len(jobs) // 50)
@@ -141,10 +143,22 @@ def parse_files(
             if progress:
                 progress(len(chunk))
         return result
-    # Several chunks per worker balance uneven files; a few dozen keep the progress bar moving.
+    # workers - 1 forked processes take their share of the chunks while this process parses
+    # its own share, so no core idles and only the workers' share is sent back by pickling.
+    # Several chunks per process balance uneven files and keep a progress bar moving. Each file
+    # lies in one chunk, so the order chunks finish in does not matter (values are later
+    # sorted by run, file name and read position).
     chunks = _chunks(jobs, min(len(jobs), workers * 8))
-    with ctx.Pool(workers) as pool:
-        for infos, sink, delta in pool.imap(_parse_chunk, chunks):
+    mine = chunks[::workers]
+    theirs = [c for i, c in enumerate(chunks) if i % workers]
+    with ctx.Pool(workers - 1) as pool:
+        pending = pool.imap_unordered(_parse_chunk, theirs)
+        for chunk in mine:
+            infos, sink, _ = _parse_chunk(chunk)
+            result.extend(infos, sink)
+            if progress:
+                progress(len(chunk))
+        for infos, sink, delta in pending:
             result.extend(infos, sink)
             for k, v in delta.items():
                 events.stats[k] += v

@@ -151,6 +151,11 @@ def infer_hparam_infos(starts: list[SessionStart]) -> dict[str, HParamInfo]:
     return {info.name: info for _, info in infos}
 
 
+def _decoded(content: object) -> object:
+    # parse_file_into decodes hparams contents; bytes would only come from older state
+    return decode_hparams_content(content) if isinstance(content, bytes) else content
+
+
 def _decode_infos(
     run_names: list[str], run_meta: dict[str, dict[str, tuple[str, bytes]]]
 ) -> tuple[dict[str, SessionStart], dict[str, SessionEnd], ExperimentInfo | None]:
@@ -163,12 +168,12 @@ def _decode_infos(
         for tag, target in ((SESSION_START_TAG, starts), (SESSION_END_TAG, ends)):
             m = meta.get(tag)
             if m is not None and m[0] == HPARAMS_PLUGIN:
-                decoded = decode_hparams_content(m[1])
+                decoded = _decoded(m[1])
                 if isinstance(decoded, (SessionStart, SessionEnd)):
                     target[run] = decoded
         m = meta.get(EXPERIMENT_TAG)
         if experiment is None and m is not None and m[0] == HPARAMS_PLUGIN:
-            decoded = decode_hparams_content(m[1])
+            decoded = _decoded(m[1])
             if isinstance(decoded, ExperimentInfo):
                 experiment = decoded
     return starts, ends, experiment

@@ -155,7 +155,8 @@ class ValueSink:
     """Column-wise store of scalar candidates of many files.
 
     ``series[i] = (file_index, tag, plugin, content)``: the i-th (file, tag) series, with the
-    plugin name and content of the tag's first metadata *in that file* (``None`` if none).
+    plugin name and content of the tag's first metadata *in that file* (``None`` if none);
+    for the ``hparams`` plugin the content is already decoded (:func:`decode_hparams_content`).
     ``sid/step/wall/value`` hold one entry per value, in file then record order.
     """
 
@@ -366,6 +367,7 @@ def parse_file_into(sink: ValueSink, file_index: int, path: str, offset: int = 0
     batch, size = read_file_records(path, offset)
     info = FileInfo(path, batch.end, size, len(batch.payloads), batch.damage)
     series = sink.series
+    first_series = len(series)
     sid_append = sink.sid.append
     step_append = sink.step.append
     wall_append = sink.wall.append
@@ -459,6 +461,11 @@ def parse_file_into(sink: ValueSink, file_index: int, path: str, offset: int = 0
                 templates[prefix] = template
                 if template[4] not in ks:
                     ks.insert(0, template[4])
+    # Decode HParams infos here (in the worker, when parsing in parallel) rather than later.
+    for j in range(first_series, len(series)):
+        entry = series[j]
+        if entry[2] == HPARAMS_PLUGIN and isinstance(entry[3], bytes):
+            series[j] = (entry[0], entry[1], entry[2], decode_hparams_content(entry[3]))
     stats["records"] += info.n_records
     stats["bytes"] += size - offset
     stats["files"] += 1
@@ -539,10 +546,8 @@ def read_events(path: str | os.PathLike[str]) -> tuple[list[Scalar | SessionStar
     items: list[Any] = []
     for tag in (EXPERIMENT_TAG, SESSION_START_TAG, SESSION_END_TAG):
         for _, stag, plugin, content in sink.series:
-            if stag == tag and plugin == HPARAMS_PLUGIN:
-                decoded = decode_hparams_content(content)
-                if decoded is not None:
-                    items.append(decoded)
+            if stag == tag and plugin == HPARAMS_PLUGIN and content is not None:
+                items.append(content)  # decoded by parse_file_into
     for k in range(len(sink.sid)):
         _, tag, plugin, _ = sink.series[sink.sid[k]]
         if plugin == SCALARS_PLUGIN:
