@@ -150,5 +150,5 @@ def _render_plotly(info: _ParallelInfo):
     title = f"Parallel coordinates of {len(info.sessions):,} sessions (drag along an axis to filter)"
     if info.best is not None:
         title += f"<br><sup>best: {c.esc(info.sessions[info.best])}</sup>"
-    fig.update_layout(title=dict(text=title, y=0.98, yanchor="top"), margin=dict(l=80, r=80, t=130, b=40), height=520)
+    fig.update_layout(title=dict(text=title, y=0.96, yanchor="top"), margin=dict(l=80, r=80, t=130, b=40), height=520)
     return fig
