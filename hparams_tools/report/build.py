@@ -157,6 +157,8 @@ def write_report(
         LogdirError: when a logdir does not exist.
         UnknownMetricError: when ``target`` is not a metric of an experiment.
     """
+    if not isinstance(max_points, int) or max_points < 10:
+        raise HParamsToolsError(f"max_points must be an integer of at least 10, not {max_points!r}")
     output = Path(output)
     _check_output(output)
     from tqdm.auto import tqdm
