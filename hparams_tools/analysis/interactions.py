@@ -27,7 +27,7 @@ from .importance import subsample
 
 __all__ = ["h_statistics", "POINTS", "TOP_K"]
 
-POINTS = 50
+POINTS = 40
 TOP_K = 4
 
 
