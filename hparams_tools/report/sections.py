@@ -157,7 +157,7 @@ def _try(it: "_Item", name: str, fn: Callable[[], tuple[str, list[str]]]) -> str
     except HParamsToolsError as exc:
         it.notes.append(f"{name} not drawn: {exc}")
         return ""
-    it.notes.extend(f"{name}: {n}" for n in notes if "sample" in n or "most important" in n)
+    it.notes.extend(f"{name}: {n}" for n in notes if n.startswith(("Drawing a random sample", "Showing")))
     return html
 
 

@@ -261,7 +261,7 @@ def rank_hparams(frame: pd.DataFrame, names: Sequence[str], categorical: set[str
     """
     imp = getattr(analysis, "importance", None)
     scores: dict[str, float] = {}
-    how = "importance (mean over the analysis' methods)"
+    how = "the analysis' consensus importance"
     if imp is not None and len(imp):
         if "consensus" in imp.columns:  # the analysis' own mean of normalised scores
             mean = imp["consensus"].astype(float).fillna(0.0)
@@ -348,7 +348,7 @@ def fmt(value: Any) -> str:
 
 def categories(values: pd.Series) -> tuple[list[str], np.ndarray]:
     """Sorted category labels and each value's code (NaN for missing)."""
-    text = values.map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+    text = [None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in values.tolist()]
     labels = sorted({t for t in text if t is not None})
     index = {c: i for i, c in enumerate(labels)}
     codes = np.array([index[t] if t is not None else np.nan for t in text], dtype=float)

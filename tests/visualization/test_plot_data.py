@@ -224,3 +224,14 @@ def test_best_so_far_plotly_keeps_only_the_corners():
     # the step function through the corners equals the full line at every trial
     idx = np.searchsorted(x, line.trial, side="right") - 1
     assert np.allclose(y[idx], line.best_so_far)
+
+
+def test_missing_values_in_a_categorical_hparam():
+    df = sweep(30)
+    df["optimizer"] = df["optimizer"].astype(object)
+    df.iloc[0, df.columns.get_loc("optimizer")] = None  # a session that did not log this hyperparameter
+    d = c.plot_data(df, target="accuracy")
+    info = parallel._get_parallel_info(d)
+    opt = info.axes[[a.name for a in info.axes].index("optimizer")]
+    assert opt.categories == ("adam", "rmsprop", "sgd") and np.isnan(opt.values[0])
+    assert np.isfinite(opt.values[1:]).all()
