@@ -26,6 +26,8 @@ Job = tuple[int, str, int, int]
 #: (measured with benchmarks/bench_reader.py: a 1,000-session logdir of ~24 MB gains ~1.6x).
 PARALLEL_MIN_BYTES = 4 << 20
 PARALLEL_MIN_FILES = 2000
+#: How much less than an equal share of the chunks the main process parses itself.
+MAIN_SHARE_DISCOUNT = 0.1
 
 
 class ParseResult:
@@ -148,9 +150,11 @@ def parse_files(
     # Several chunks per process balance uneven files and keep a progress bar moving. Each file
     # lies in one chunk, so the order chunks finish in does not matter (values are later
     # sorted by run, file name and read position).
-    chunks = _chunks(jobs, min(len(jobs), workers * 8))
-    mine = chunks[::workers]
-    theirs = [c for i, c in enumerate(chunks) if i % workers]
+    chunks = _chunks(jobs, min(len(jobs), workers * 10))
+    # This process also unpickles and merges the workers' output, so it takes a bit less.
+    share = max(0.0, 1.0 / workers - MAIN_SHARE_DISCOUNT)
+    mine = [c for i, c in enumerate(chunks) if int((i + 1) * share) > int(i * share)]
+    theirs = [c for i, c in enumerate(chunks) if int((i + 1) * share) == int(i * share)]
     with ctx.Pool(workers - 1) as pool:
         pending = pool.imap_unordered(_parse_chunk, theirs)
         for chunk in mine:
