@@ -71,3 +71,9 @@ def test_leaderboard_holds_every_session_with_the_reader_values(value, sweep_dir
     scores = [r[cols.index(target)] for r in ranked]
     assert scores == sorted(scores, reverse=True)  # best first
     assert all(r[cols.index("status")] == "FAILURE" for r in lb["rows"] if r[0] is None)
+
+
+def test_report_accepts_experiments(sweep_dir, other_sweep_dir, tmp_path):
+    exps = [read_experiment(sweep_dir), read_experiment(other_sweep_dir)]
+    html = write_report(exps, tmp_path / "r.html", write_space=False).read_text(encoding="utf-8")
+    assert html.count('class="experiment"') == 2 and "HParams report: random, second" in html
