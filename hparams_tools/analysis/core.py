@@ -140,7 +140,7 @@ def analyze_prepared(
         table = table.sort_values("consensus", ascending=False, kind="stable")
         inter = _interactions(prep, forest, table, seed=seed, n_jobs=n_jobs, notes=notes)
         done("interactions")
-        notable = notable_interactions(inter)
+        notable = notable_interactions(inter, forest.r2)
         interacting = set(notable["a"]) | set(notable["b"])
         suggestion = suggest_space(prep, table, ols_table, forest.r2, top=top, seed=seed, source=source,
                                    interacting=interacting)

@@ -19,7 +19,7 @@ ROWS_PER_HPARAM = 10
 FAILED_SHARE = 0.2
 REPEAT_SPREAD = 0.5
 INTERACTION_H2 = 0.25
-INTERACTION_STRENGTH = 0.01
+INTERACTION_STRENGTH = 0.005
 
 
 def _ranking(importance: pd.DataFrame) -> list[str]:
@@ -117,15 +117,17 @@ def _regions(prep: Prepared, importance: pd.DataFrame, suggestion: Suggestion, t
     return out
 
 
-def notable_interactions(interactions: pd.DataFrame) -> pd.DataFrame:
-    """The pairs whose H² and strength are both large enough to report."""
+def notable_interactions(interactions: pd.DataFrame, forest_r2: float | None) -> pd.DataFrame:
+    """The pairs whose H² and strength are both large enough to report (only from a forest worth trusting)."""
     keep = (interactions["h2"] >= INTERACTION_H2) & (interactions["strength"] >= INTERACTION_STRENGTH)
+    if forest_r2 is None or forest_r2 < LOW_R2:
+        keep &= False
     return interactions[keep]
 
 
-def _interactions(interactions: pd.DataFrame) -> list[str]:
+def _interactions(interactions: pd.DataFrame, forest_r2: float | None) -> list[str]:
     out = []
-    for _, row in notable_interactions(interactions).iterrows():
+    for _, row in notable_interactions(interactions, forest_r2).iterrows():
         out.append(f"{row['a']} and {row['b']} interact: the best value of one depends on the other "
                    f"(H²={row['h2']:.2f}, {row['strength']:.0%} of the predicted variation).")
     return out
@@ -172,7 +174,7 @@ def findings(
     if not importance.empty:
         out += _nonlinear(prep, importance, ols)
         out += _regions(prep, importance, suggestion, top)
-    out += _interactions(interactions)
+    out += _interactions(interactions, forest_r2)
     if not importance.empty:
         out += _no_effect(prep, importance, ols, suggestion)
     out += _data_quality(prep, forest_r2)

@@ -27,7 +27,7 @@ from .importance import subsample
 
 __all__ = ["h_statistics", "POINTS", "TOP_K"]
 
-POINTS = 40
+POINTS = 50
 TOP_K = 4
 
 

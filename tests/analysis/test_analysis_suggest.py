@@ -75,3 +75,17 @@ def test_few_configurations_give_a_grid_and_categories_drop_when_absent_from_the
     assert "bad" not in opt_p.values and "adam" in (opt_p.values if opt_p.kind == "values" else opt_p.values[:1])
     assert r.next_space.method == "grid"
     assert isinstance(r.next_space.parameters["use_bn"].values[0], bool)
+
+
+def test_pure_noise_is_reported_as_such_and_nothing_is_fixed():
+    rng = np.random.default_rng(3)
+    n = 200
+    prep = _prepared({"a": rng.uniform(0, 1, n), "b": rng.uniform(0, 1, n), "c": rng.choice(["x", "y"], n)},
+                     rng.normal(0, 1, n))
+    r = analyze_prepared(prep, seed=0)
+    assert r.forest_r2 < 0.3
+    assert any("importances are unreliable" in f for f in r.findings)
+    assert not any("interact" in f for f in r.findings)
+    assert not any(p.is_fixed for p in r.next_space.parameters.values())
+    assert "too low to trust" in r.next_space_header
+    assert (r.ols.drop(index="intercept")["p_value"] > 0.01).all()
