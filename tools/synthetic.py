@@ -18,6 +18,10 @@ import numpy as np
 from hparams_tools.io._model import Discrete, HParamInfo, Interval, MetricInfo
 from hparams_tools.io.writer import write_experiment, write_session
 
+XSS_SCRIPT = "<script>alert(1)</script>"
+XSS_IMG = '"><img src=x onerror=alert(1)>'
+"""Markup that must stay text wherever a report shows names or values from event files."""
+
 METRICS = [MetricInfo("validation", "epoch_accuracy", "", ""), MetricInfo("validation", "epoch_loss", "", ""),
            MetricInfo("train", "epoch_accuracy", "", ""), MetricInfo("train", "epoch_loss", "", "")]
 

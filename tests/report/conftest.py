@@ -12,11 +12,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tools.cdp import Browser, find_chromium  # noqa: E402
-from tools.synthetic import write_sweep  # noqa: E402
+from tools.synthetic import XSS_IMG, XSS_SCRIPT, write_sweep  # noqa: E402
 
 ARTIFACTS = ROOT / "test-artifacts"
-XSS_SCRIPT = "<script>alert(1)</script>"
-XSS_IMG = '"><img src=x onerror=alert(1)>'
 
 
 @pytest.fixture(scope="session")
