@@ -146,8 +146,8 @@ def _numeric(h: HParam, prep: Prepared, top: np.ndarray, best: int, important: b
     width, w = e - s, b - a
     best_t = float(t[best])
     span = fmt(h.untransform(a)) if a == b else f"{fmt(h.untransform(a))} to {fmt(h.untransform(b))}"
-    middle = f", middle {1 - 2 * TRIM:.0%} of them" if trimmed else ""
-    region = f"{span} (searched {fmt(h.low)} to {fmt(h.high)}{middle})"
+    middle = f"middle {1 - 2 * TRIM:.0%} of them; " if trimmed else ""
+    region = f"{span} ({middle}searched {fmt(h.low)} to {fmt(h.high)})"
     edge = None
     if important and width > 0:
         if b >= e - EDGE_FRACTION * width and best_t >= e - BEST_EDGE_FRACTION * width:
@@ -174,8 +174,8 @@ def _numeric(h: HParam, prep: Prepared, top: np.ndarray, best: int, important: b
         return param, why, edge, region
     margin = max(MARGIN_FRACTION * w, EDGE_FRACTION * width)
     lo, hi = max(a - margin, s), min(b + margin, e)
-    scale = "log10 " if h.log else ""
-    why = f"the top rows span {region}; widened by {fmt(margin)} ({scale}units) on each side"
+    unit = " decades" if h.log else ""
+    why = f"the top rows span {region}; widened by {fmt(margin)}{unit} on each side"
     if edge == "upper":
         hi = e + PUSH_FRACTION * width
     elif edge == "lower":
