@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import require
+
 __all__ = ["correlation"]
 
 
@@ -18,8 +20,7 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _ranks(a: np.ndarray) -> np.ndarray:
-    from scipy.stats import rankdata
-
+    rankdata = require("scipy.stats").rankdata
     return rankdata(a, axis=0)  # average ranks for ties, as Spearman's rho needs
 
 

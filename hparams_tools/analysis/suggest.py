@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import require
 from ..space import Parameter, SearchSpace
 from .prepare import HParam, Prepared
 
@@ -108,8 +109,7 @@ def _edge_is_better(prep: Prepared, near: np.ndarray) -> bool:
 
     Guards against calling an edge where the best row sits there by chance (e.g. on a 2-value grid).
     """
-    from scipy import stats
-
+    stats = require("scipy.stats")
     y = prep.y.to_numpy(dtype=float)
     inside, outside = y[near], y[~near]
     if len(inside) < 2 or len(outside) < 2:
