@@ -143,6 +143,7 @@ def _data_quality(prep: Prepared, forest_r2: float | None) -> list[str]:
     if prep.n_sessions and bad / prep.n_sessions >= FAILED_SHARE:
         out.append(f"Warning: {bad} of {prep.n_sessions} sessions failed or have no {prep.target} value "
                    f"({bad / prep.n_sessions:.0%}); look at what made them fail.")
+    out += [f"Warning: {p}" for p in prep.failure_patterns]
     if prep.groups is not None and len(prep.groups):
         within = float(prep.groups["std"].mean())
         between = float(prep.y.std())

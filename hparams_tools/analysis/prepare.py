@@ -88,6 +88,8 @@ class Prepared:
             ``None`` when every group has one session.
         best_raw: The best row's original (un-imputed) hyperparameter values.
         imputed: Hyperparameter -> boolean mask of the rows whose value was imputed.
+        failure_patterns: Sentences naming hyperparameter regions where sessions fail or lack a value
+            much more often than overall.
     """
 
     data: pd.DataFrame
@@ -105,6 +107,7 @@ class Prepared:
     groups: pd.DataFrame | None
     best_raw: dict[str, Any]
     imputed: dict[str, np.ndarray] = field(default_factory=dict)
+    failure_patterns: list[str] = field(default_factory=list)
 
     @property
     def n_used(self) -> int:
@@ -331,7 +334,56 @@ def prepare(rows: Rows, hparam_infos: Mapping[str, Any], *, target: str, goal: s
         data=data, design=design, ols_design=ols_design, y=y.astype(float), target=target, goal=goal,
         hparams=hparams, constants=constants, notes=notes, n_sessions=n_sessions, n_failed=n_failed,
         n_missing_target=n_missing_target, groups=groups, best_raw=best_raw, imputed=imputed,
+        failure_patterns=failure_patterns(rows.hparams, (failed | missing).to_numpy()),
     )
+
+
+def failure_patterns(hp: pd.DataFrame, bad: np.ndarray, *, min_failures: int = 5) -> list[str]:
+    """Where failures (or missing targets) concentrate: a quartile or a category with a failure rate
+    at least twice the overall rate and at least 30%.
+
+    Args:
+        hp: Raw hyperparameters of every session.
+        bad: Per session: failed or without a target value.
+        min_failures: Fewer failures than this say nothing.
+
+    Returns:
+        One sentence per hyperparameter with such a region (the worst region only).
+    """
+    n_bad = int(bad.sum())
+    if n_bad < min_failures or n_bad == len(bad):
+        return []
+    overall = n_bad / len(bad)
+    out = []
+    for name in hp.columns:
+        col = hp[name]
+        kind = _classify(col)
+        if kind == "empty":
+            continue
+        if kind == "numeric":
+            x = col.astype(float)
+            if x.nunique() < 2:
+                continue
+            positive = bool((x.dropna() > 0).all())
+            key = np.log10(x) if positive and x.max() / x.min() >= LOG_SPAN else x
+            bins = pd.qcut(key, 4, duplicates="drop")
+            labels = {iv: (x[bins == iv].min(), x[bins == iv].max()) for iv in bins.cat.categories}
+            groups = bins
+        else:
+            groups = col.astype(str)
+            labels = None
+        stats = pd.DataFrame({"g": groups, "bad": bad}).dropna().groupby("g", observed=True)["bad"].agg(["sum", "count"])
+        stats = stats[stats["count"] >= min_failures]
+        if stats.empty:
+            continue
+        rate = stats["sum"] / stats["count"]
+        worst = rate.idxmax()
+        if rate[worst] >= max(2 * overall, 0.3) and stats.at[worst, "sum"] >= min_failures:
+            where = (f"{name} {_fmt(labels[worst][0])} to {_fmt(labels[worst][1])}" if labels is not None
+                     else f"{name}={worst}")
+            out.append(f"Failures concentrate at {where}: {rate[worst]:.0%} of those sessions failed or have no "
+                       f"value, against {overall:.0%} overall.")
+    return out
 
 
 def _plain(v: Any) -> Any:

@@ -128,3 +128,17 @@ def test_few_sessions_give_what_is_meaningful(tmp_path):
     assert "skipped" in notes and "need 20" in notes
     assert any("too few rows" in f for f in r.findings)
     assert r.next_space.parameters["lr"]                                   # still a space to run
+
+
+def test_failures_concentrated_at_high_learning_rates_are_named():
+    rng = np.random.default_rng(0)
+    n = 200
+    lr = 10 ** rng.uniform(-5, -1, n)
+    opt = rng.choice(["adam", "sgd"], n)
+    y = np.where(lr > 10 ** -1.6, np.nan, rng.normal(0.5, 0.1, n))     # diverges at large learning rates
+    prep = prepare(_rows({"lr": lr, "opt": opt}, y), {}, target="acc", goal="maximize")
+    assert len(prep.failure_patterns) == 1
+    text = prep.failure_patterns[0]
+    assert text.startswith("Failures concentrate at lr ") and "against" in text
+    low = float(text.split("lr ")[1].split(" to ")[0])
+    assert low >= 10 ** -2.1                                             # the top quartile of log lr
