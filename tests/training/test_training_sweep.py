@@ -93,6 +93,7 @@ def test_cross_validation_folds_are_sessions_of_one_group(tmp_path, tiny, refere
     assert sorted(groups.index) == sorted(trials) and (groups["count"] == 2).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strategy, seed", [("random", 0), ("bayesian", 7)])
 def test_seed_makes_the_sweep_reproducible(tmp_path, tiny, strategy, seed):
     space = write_space(tmp_path / "space.yaml", SMALL_SPACE)
