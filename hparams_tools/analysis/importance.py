@@ -5,7 +5,9 @@ Every method reports one score per hyperparameter (one-hot levels summed back).
 * ``forest``: impurity importance of ``ExtraTreesRegressor(n_estimators=250, random_state=seed)``
   fitted on a seeded 80% training split (all rows below :data:`MIN_HOLDOUT`; at most
   :data:`FOREST_CAP` rows, which bounds the time for huge sweeps); sums to 1.
-  The other 20% (at most :data:`TEST_CAP` rows) gives the forest's out-of-sample R².
+  The other 20% (at most :data:`TEST_CAP` rows) gives the forest's out-of-sample R²; below
+  :data:`CV_BELOW` rows, where a 20% hold-out is a handful of rows, R² comes from 5-fold
+  cross-validation of the same forest configuration instead.
 * ``permutation``: how much that held-out R² drops when one hyperparameter's columns are shuffled
   (mean over :data:`PERMUTATION_REPEATS` shuffles, ``permutation_std`` their spread), on at most
   :data:`PERMUTATION_CAP` held-out rows.
@@ -41,6 +43,8 @@ TEST_FRACTION = 0.2
 PERMUTATION_REPEATS = 5
 PERMUTATION_CAP = 500
 FOREST_CAP = 4000
+CV_BELOW = 200            # below this many rows a single 20% hold-out is too small: R² by K-fold CV
+CV_FOLDS = 5
 TEST_CAP = 2000
 OPTUNA_CAP = 1000
 MIN_OPTUNA = 10
@@ -84,6 +88,17 @@ def _r2(y: np.ndarray, pred: np.ndarray) -> float:
     return 1.0 - float(((y - pred) ** 2).sum()) / ss if ss > 0 else float("nan")
 
 
+def _cv_r2(ensemble: Any, x: np.ndarray, y: np.ndarray, *, seed: int, n_jobs: int | None) -> float:
+    """R² of out-of-fold predictions of the same forest configuration (seeded K-fold)."""
+    order = np.random.default_rng([seed, 5]).permutation(len(y))
+    pred = np.empty(len(y))
+    for fold in np.array_split(order, CV_FOLDS):
+        rest = np.setdiff1d(order, fold)
+        model = ensemble.ExtraTreesRegressor(n_estimators=N_ESTIMATORS, random_state=seed, n_jobs=n_jobs)
+        pred[fold] = model.fit(x[rest], y[rest]).predict(x[fold])
+    return _r2(y, pred)
+
+
 def fit_forest(prep: Prepared, *, seed: int, n_jobs: int | None = None) -> ForestResult:
     """Fit the ExtraTrees forest; impurity importance, held-out R² and permutation importance.
 
@@ -124,9 +139,14 @@ def fit_forest(prep: Prepared, *, seed: int, n_jobs: int | None = None) -> Fores
         else:
             test_p = test
         r2 = _r2(y[test], model.predict(x[test]))
-        notes.append(
-            f"forest fitted on {len(train)} rows, out-of-sample R² {r2:.3f} on {len(test)} held-out rows"
-        )
+        if n < CV_BELOW:
+            r2 = _cv_r2(ensemble, x, y, seed=seed, n_jobs=n_jobs)
+            notes.append(f"forest fitted on {len(train)} rows; out-of-sample R² {r2:.3f} from {CV_FOLDS}-fold "
+                         f"cross-validation ({len(test)} held-out rows for permutation importance)")
+        else:
+            notes.append(
+                f"forest fitted on {len(train)} rows, out-of-sample R² {r2:.3f} on {len(test)} held-out rows"
+            )
         xt, yt = x[test_p], y[test_p]
         base = _r2(yt, model.predict(xt))
         means, stds = {}, {}
