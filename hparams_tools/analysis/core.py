@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -58,13 +59,13 @@ def _validate(value: str, seed: Any, top: Any) -> None:
 
 
 def analyze(
-    experiment: "Experiment", *, target: str | None = None, goal: str | None = None, value: str = "last",
+    experiment: "Experiment | str | os.PathLike[str]", *, target: str | None = None, goal: str | None = None, value: str = "last",
     seed: int = 0, top: float = 0.2, progress: bool = False, n_jobs: int | None = -1,
 ) -> AnalysisResult:
     """Which hyperparameters matter for ``target``, how sure we are, and where to search next.
 
     Args:
-        experiment: An experiment from :func:`hparams_tools.read_experiment`.
+        experiment: An experiment from :func:`hparams_tools.read_experiment` (or a logdir path, read here).
         target: Metric name as the export names it (e.g. ``validation/epoch_accuracy``); default:
             the declared objective, else the first validation accuracy-like metric.
         goal: ``"maximize"`` or ``"minimize"``; default: the objective's, else minimize for names
@@ -85,6 +86,10 @@ def analyze(
         HParamsToolsError: a bad value mode, goal, seed or top.
     """
     _validate(value, seed, top)
+    if isinstance(experiment, (str, os.PathLike)):
+        from ..io.experiment import read_experiment
+
+        experiment = read_experiment(experiment)
     target, goal = select_target(experiment, target, goal)
     rows = collect_rows(experiment, target, value)
     prep = prepare(rows, experiment.hparam_infos, target=target, goal=goal)

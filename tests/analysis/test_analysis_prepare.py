@@ -110,9 +110,9 @@ def test_target_defaults_objective_then_validation_accuracy_and_goal(tmp_path):
 
 
 def test_unknown_target_lists_the_metrics(tmp_path):
-    exp = _small_logdir(tmp_path / "a", [("validation", "epoch_accuracy"), ("train", "epoch_loss")])
+    _small_logdir(tmp_path / "a", [("validation", "epoch_accuracy"), ("train", "epoch_loss")])
     with pytest.raises(UnknownMetricError) as info:
-        analyze(exp, target="validation/acc")
+        analyze(tmp_path / "a", target="validation/acc")                  # a logdir path works too
     assert "validation/epoch_accuracy, train/epoch_loss" in str(info.value)
 
 
