@@ -57,9 +57,9 @@ class LogdirState:
         self.file_index: dict[str, int] = {}
         self.runs: dict[str, list[int]] = {}
         self._dirs: dict[str, tuple[int, list[str], list[str]]] = {}  # path -> (listed at, dirs, files)
-        # series[i] = [file_index, tag, plugin, content]; plugin None until the tag's first
-        # metadata in that file has been seen.
-        self.series: list[list] = []
+        # series[i] = (file_index, tag, plugin, content); plugin None until the tag's first
+        # metadata in that file has been seen (hparams contents are decoded objects).
+        self.series: list[tuple[int, str, str | None, object]] = []
         self.series_index: dict[tuple[int, str], int] = {}
         self.segments: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.version = 0  # bumped whenever anything new was parsed
@@ -183,12 +183,11 @@ class LogdirState:
             entry.records += info.n_records
             entry.size = info.size
         if not self.series:  # cold read: every series is new, no lookups needed
-            self.series = [list(t) for t in result.series]
+            self.series = result.series  # ids stay as they are
             self.series_index = {}
-            remap = np.arange(len(result.series), dtype=np.int32)
             sid, step, wall, value = result.columns()
             if len(sid):
-                self.segments.append((remap[sid], step, wall, value))
+                self.segments.append((sid, step, wall, value))
             return
         if not self.series_index:
             self.series_index = {(f, t): i for i, (f, t, _, _) in enumerate(self.series)}
@@ -198,10 +197,9 @@ class LogdirState:
             gid = self.series_index.get(key)
             if gid is None:
                 gid = self.series_index[key] = len(self.series)
-                self.series.append([file_index, tag, plugin, content])
+                self.series.append((file_index, tag, plugin, content))
             elif self.series[gid][2] is None and plugin is not None:
-                self.series[gid][2] = plugin
-                self.series[gid][3] = content
+                self.series[gid] = (file_index, tag, plugin, content)
             remap[i] = gid
         sid, step, wall, value = result.columns()
         if len(sid):

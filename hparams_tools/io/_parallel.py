@@ -22,10 +22,13 @@ __all__ = ["Job", "ParseResult", "parse_files", "PARALLEL_MIN_BYTES"]
 
 #: (file_index, path, offset, expected_bytes)
 Job = tuple[int, str, int, int]
-#: Below this many bytes to parse, a single process is faster than starting workers
-#: (measured with benchmarks/bench_reader.py: a 1,000-session logdir of ~24 MB gains ~1.6x).
-PARALLEL_MIN_BYTES = 4 << 20
-PARALLEL_MIN_FILES = 2000
+#: Parse in several processes only from this much work on (bytes to read, or files on a cold
+#: read where sizes are not looked up). Measured with benchmarks/bench_reader.py on a shared
+#: 2-CPU machine: at 10,000 Keras sessions (30,000 files) two processes split the CPU work
+#: (1.1 s + 1.4 s instead of 2.2 s); at 1,000 sessions the saving is ~0.1 s and is lost as
+#: soon as the CPUs are busy with anything else.
+PARALLEL_MIN_BYTES = 16 << 20
+PARALLEL_MIN_FILES = 6000
 #: How much less than an equal share of the chunks the main process parses itself.
 MAIN_SHARE_DISCOUNT = 0.1
 

@@ -203,7 +203,7 @@ class Experiment:
         frame = self._cache.get(key)
         if frame is None:
             frame = self._cache[key] = build()
-        return frame.copy(deep=False) if key != "scalars" else frame
+        return frame.copy(deep=False)  # callers may add or drop columns without touching the cache
 
     @property
     def sessions(self) -> pd.DataFrame:
