@@ -56,7 +56,6 @@ def test_decoy_ols_effect_is_not_significant_and_optimizer_effect_is(gt_result: 
     assert ols.loc["decoy", "p_value"] > 0.05
     assert ols.loc["decoy", "ci_low"] < 0 < ols.loc["decoy", "ci_high"]
     # reference level is the most frequent; adam is 0.16 better than rmsprop and 0.08 better than sgd
-    ref = gt_result.importance.index  # noqa: F841  (kept for readability of failures)
     terms = [t for t in ols.index if t.startswith("optimizer=")]
     assert len(terms) == 2                                          # one level dropped
     coef = {t.split("=")[1]: ols.loc[t, "coef"] for t in terms}
