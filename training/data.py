@@ -281,6 +281,7 @@ def make_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, *, training: bo
         if not flip_only:
             layers += [keras.layers.RandomRotation(0.08, seed=seed), keras.layers.RandomZoom(0.1, seed=seed)]
         aug = keras.Sequential(layers)
-        ds = ds.map(lambda a, b: (aug(tf.cast(a, tf.float32), training=True), b),
-                    num_parallel_calls=tf.data.AUTOTUNE)
+        # Sequential on purpose: the random layers advance a seed state per call, and a parallel map
+        # would consume it in a nondeterministic order (runs with equal seeds then differ).
+        ds = ds.map(lambda a, b: (aug(tf.cast(a, tf.float32), training=True), b))
     return ds.prefetch(tf.data.AUTOTUNE)

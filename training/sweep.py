@@ -420,6 +420,8 @@ def run_sweep(args: argparse.Namespace) -> SweepResult:
                 progress["best"] = (t.score, t.trial_id)
         if finished and not quiet:
             print(f"{len(finished)} finished trial(s) kept; continuing", flush=True)
+    if role == "chief" and not quiet:
+        _watch_chief(tuner.oracle, total, space.goal, start)
     tuner.search(verbose=0)
     seconds = time.time() - start
 
@@ -441,6 +443,39 @@ def run_sweep(args: argparse.Namespace) -> SweepResult:
             if result.report:
                 print(f"report:                  {result.report}")
     return result
+
+
+def _watch_chief(oracle: Any, total: int, goal: str, start: float) -> None:
+    """Print a progress line on the chief whenever a worker's trial ends (the chief itself runs none)."""
+    import threading
+
+    done = ("COMPLETED", "FAILED", "INVALID")
+    kept = {t.trial_id for t in list(oracle.trials.values()) if t.status in done}  # finished before a resume
+
+    def watch() -> None:
+        reported: set[str] = set(kept)
+        best: tuple[float, str] | None = None
+        while True:
+            time.sleep(1.0)
+            try:
+                trials = list(oracle.trials.values())
+            except RuntimeError:  # the dict changed while copying; try again next tick
+                continue
+            for t in trials:
+                if t.trial_id in reported or t.status not in done:
+                    continue
+                reported.add(t.trial_id)
+                score = t.score if t.status == "COMPLETED" else None
+                if score is not None and (best is None or _better(score, best[0], goal)):
+                    best = (score, t.trial_id)
+                elapsed = time.time() - start
+                eta = elapsed / max(1, len(reported) - len(kept)) * max(0, total - len(reported))
+                outcome = f"{score:.4f}" if score is not None else "FAILED"
+                shown = f"{best[0]:.4f} (trial {best[1]})" if best else "-"
+                print(f"trial {len(reported)}/{total} [{t.trial_id}] {_fmt_values(t.hyperparameters.values)} -> "
+                      f"{outcome} | elapsed {_fmt_time(elapsed)}, ETA {_fmt_time(eta)}, best {shown}", flush=True)
+
+    threading.Thread(target=watch, name="chief-progress", daemon=True).start()
 
 
 def _better(a: float, b: float, goal: str) -> bool:

@@ -39,3 +39,4 @@ def test_chief_and_two_workers_share_one_logdir(tmp_path, data_cache, reference)
     assert ran["tuner0"] and ran["tuner1"] and not ran["tuner0"] & ran["tuner1"]  # both worked, no trial twice
     assert ran["tuner0"] | ran["tuner1"] == set(trials)
     assert "best trials by validation/epoch_accuracy" in proc.stdout  # the chief's leaderboard
+    assert re.search(r"^\[chief\] trial 6/6 \[\d\] .* ETA 0:00, best ", proc.stdout, re.M)  # and its progress

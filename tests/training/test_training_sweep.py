@@ -172,3 +172,20 @@ def test_mixed_precision_and_xla_flags_train(tmp_path, tiny):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "mixed precision (mixed_float16), XLA off" in proc.stdout
     assert tuner_trials(tmp_path / "mp")["0"]["status"] == "COMPLETED"
+
+
+@pytest.mark.slow
+def test_equal_seeds_give_equal_scores_across_processes(tmp_path, tiny):
+    """Separate processes (fresh TF state) with the same seed, with random augmentation: identical results."""
+    from sweep_helpers import run_cli
+
+    space = write_space(tmp_path / "space.yaml", SMALL_SPACE.replace("max_trials: 2", "max_trials: 1"))
+    runs = []
+    for name in ("a", "b"):
+        proc = run_cli(["--space", space, "--augment", "full", *tiny(tmp_path / name)])
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        from hparams_tools import read_experiment
+
+        s = read_experiment(tmp_path / name).scalars
+        runs.append(s[s.group == "validation"].sort_values(["tag", "step"]).value.tolist())
+    assert runs[0] and runs[0] == runs[1]
