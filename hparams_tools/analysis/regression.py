@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -35,7 +37,9 @@ def ols(design: pd.DataFrame, y: pd.Series) -> tuple[pd.DataFrame, float | None,
         return (pd.DataFrame(columns=OLS_COLUMNS, index=pd.Index([], name="term")), None,
                 f"OLS skipped: {n} rows for {p} terms plus an intercept (needs at least {p + 3})")
     x = sm.add_constant(design.to_numpy(dtype=float), has_constant="add")
-    fit = sm.OLS(y.to_numpy(dtype=float), x).fit()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # rank deficiency is reported in the notes instead
+        fit = sm.OLS(y.to_numpy(dtype=float), x).fit()
     ci = np.asarray(fit.conf_int(alpha=0.05))
     sd = np.concatenate([[0.0], design.std(ddof=1).to_numpy(dtype=float)])
     table = pd.DataFrame(
