@@ -305,6 +305,35 @@ def _fmt_values(values: dict) -> str:
     return " ".join(out)
 
 
+def _plan(space: SearchSpace, settings: dict) -> tuple[Any, int, int, list]:
+    """keras-tuner space, the oracle's max_trials, the expected trial count and the HParams domains."""
+    from tensorboard.plugins.hparams import api as hp
+
+    from .space import hyperband_epochs, to_hparams, to_keras_tuner
+    from .tuner import hyperband_trial_count
+
+    method, hb = space.method, settings["hyperband"]
+    hyperband = method == "hyperband"
+    hps = to_keras_tuner(space, method=method, grid_points=settings["grid_points"],
+                         exclude=("epochs",) if hyperband else ())
+    max_trials = space.max_trials
+    if method in ("grid", "hybrid"):
+        n_grid = 1
+        for h in hps.space:
+            if type(h).__name__ == "Choice":
+                n_grid *= len(h.values)
+        # grid: never more than every combination; hybrid: one pass over the grid by default
+        max_trials = min(max_trials or n_grid, n_grid) if method == "grid" else (max_trials or n_grid)
+    max_trials = max_trials or 10
+    if not hyperband:
+        return hps, max_trials, max_trials, to_hparams(space)
+    epochs = hyperband_epochs(hb["max_epochs"], hb["factor"])
+    hparams = to_hparams(space, overrides={"epochs": epochs})
+    if "epochs" not in space.parameters:
+        hparams.append(hp.HParam("epochs", hp.Discrete(epochs)))
+    return hps, max_trials, hyperband_trial_count(hb["max_epochs"], hb["factor"], hb["iterations"]), hparams
+
+
 def run_sweep(args: argparse.Namespace) -> SweepResult:
     """Run (or resume, or join as a worker) the sweep the arguments describe."""
     space, settings = resolve(args)
@@ -329,33 +358,12 @@ def run_sweep(args: argparse.Namespace) -> SweepResult:
     warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
     strategy = _configure_tensorflow(args, quiet)
     from . import hparams_logging
-    from .space import hyperband_epochs, to_hparams, to_keras_tuner
-    from .tuner import FlowerTuner, TrialSetup, hyperband_trial_count, make_oracle
+    from .tuner import FlowerTuner, TrialSetup, make_oracle
 
     method = space.method
     hb = settings["hyperband"]
     hyperband = method == "hyperband"
-    exclude = ("epochs",) if hyperband else ()
-    hps = to_keras_tuner(space, method=method, grid_points=settings["grid_points"], exclude=exclude)
-    max_trials = space.max_trials
-    if method in ("grid", "hybrid"):
-        n_grid = 1
-        for h in hps.space:
-            if type(h).__name__ == "Choice":
-                n_grid *= len(h.values)
-        if method == "grid":
-            max_trials = min(max_trials or n_grid, n_grid)
-        elif max_trials is None:
-            max_trials = n_grid
-    if max_trials is None:
-        max_trials = 10
-    total = hyperband_trial_count(hb["max_epochs"], hb["factor"], hb["iterations"]) if hyperband else max_trials
-    overrides = {"epochs": hyperband_epochs(hb["max_epochs"], hb["factor"])} if hyperband else None
-    hparams = to_hparams(space, overrides=overrides)
-    if hyperband and "epochs" not in space.parameters:
-        from tensorboard.plugins.hparams import api as hp
-
-        hparams.append(hp.HParam("epochs", hp.Discrete(overrides["epochs"])))
+    hps, max_trials, total, hparams = _plan(space, settings)
     logged = tuple(h.name for h in hparams)
 
     if not quiet:
