@@ -40,6 +40,7 @@ space file (YAML, W&B sweep keys):
   max_trials: 16
   seed: 0
   folds: 3                  # optional: k-fold cross-validation
+  executions_per_trial: 2   # optional: repeats with fresh weights (sessions run0, run1 in the group)
   hyperband: {factor: 3, iterations: 1}
   parameters:
     learning_rate: {distribution: log_uniform_values, min: 1.0e-5, max: 1.0e-1}
@@ -166,6 +167,9 @@ def resolve(args: argparse.Namespace) -> tuple[SearchSpace, dict]:
     folds = args.folds if args.folds is not None else int(space.options.get("folds", 0) or 0)
     if folds == 1 or folds < 0:
         _fail(f"--folds must be 0 (hold-out) or at least 2, got {folds}")
+    executions = space.options.get("executions_per_trial", 1)
+    if not isinstance(executions, int) or isinstance(executions, bool) or executions < 1:
+        _fail(f"executions_per_trial must be a positive integer, got {executions!r}")
     if args.augment not in ("full", "flip", "none"):
         _fail(f"unknown --augment {args.augment!r}; use full, flip or none")
     if args.xla not in ("auto", "on", "off"):
@@ -194,7 +198,8 @@ def resolve(args: argparse.Namespace) -> tuple[SearchSpace, dict]:
     settings = {
         "space": space.to_dict(), "data": args.data, "image_size": image_size,
         "samples_per_class": args.samples_per_class if args.data == "builtin" else None,
-        "folds": folds, "validation_split": args.validation_split, "augment": args.augment,
+        "folds": folds, "executions": executions, "validation_split": args.validation_split,
+        "augment": args.augment,
         "grid_points": args.grid_points, "hyperband": {"factor": factor, "max_epochs": int(max_epochs),
                                                        "iterations": int(hb.get("iterations", 1))},
         "name": name, "mixed_precision": bool(args.mixed_precision),
@@ -411,7 +416,8 @@ def run_sweep(args: argparse.Namespace) -> SweepResult:
 
     setup = TrialSetup(
         data=data, logdir=logdir, image_size=settings["image_size"], objective=space.metric, goal=space.goal,
-        logged=logged, seed=space.seed, folds=settings["folds"], validation_fraction=args.validation_split,
+        logged=logged, seed=space.seed, folds=settings["folds"], executions=settings["executions"],
+        validation_fraction=args.validation_split,
         augment=args.augment, hyperband=hyperband, mixed_precision=args.mixed_precision, distribution=strategy,
         jit_compile={"auto": "auto", "on": True, "off": False}[args.xla],
         fit_verbose=2 if args.verbose else 0, on_trial_done=on_done, epoch_budget=args.epoch_budget)

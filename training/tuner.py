@@ -4,7 +4,8 @@ Oracles decide, the tuner runs (keras-tuner's split). :class:`FlowerTuner`
 overrides ``run_trial``: it builds the CNN, fits it on a hold-out split or on
 each of K folds, writes one HParams session per fit through
 :mod:`training.hparams_logging`, and returns the objective (the mean over folds)
-to the oracle. A non-finite loss stops the fit at once, ends the session with
+to the oracle (repeats with ``executions_per_trial`` are sessions of the same
+group too). A non-finite loss stops the fit at once, ends the session with
 FAILURE and raises ``FailedTrialError`` (keras-tuner: mark failed, no retry);
 any other exception in a trial also ends its session with FAILURE.
 """
@@ -61,6 +62,7 @@ class TrialSetup:
     logged: tuple[str, ...]          # hyperparameter names written to each session
     seed: int = 0
     folds: int = 0                   # 0: hold-out
+    executions: int = 1              # repeats per trial (fresh weights), each its own session in the group
     validation_fraction: float = 0.2
     augment: str = "full"
     hyperband: bool = False
@@ -217,11 +219,13 @@ class FlowerTuner(kt.Tuner):
         scores = []
         self.epochs_spent[trial.trial_id] = 0
         trial_index = int(trial.trial_id) if str(trial.trial_id).isdigit() else 0
-        for k, (tr, va) in enumerate(splits):
-            run_dir = trial_dir / f"fold{k}" if s.folds else trial_dir
+        runs = [(e, k, tr, va) for e in range(s.executions) for k, (tr, va) in enumerate(splits)]
+        for e, k, tr, va in runs:
+            parts = ([f"run{e}"] if s.executions > 1 else []) + ([f"fold{k}"] if s.folds else [])
+            run_dir = trial_dir.joinpath(*parts)
             session = Session(str(run_dir), logged, group=str(trial.trial_id))
             try:
-                keras.utils.set_random_seed(s.seed * 1000 + trial_index * 10 + k)
+                keras.utils.set_random_seed(s.seed * 100_000 + trial_index * 1000 + e * 100 + k)
                 scores.append(self._fit(trial, hp, epochs, initial_epoch, tr, va, run_dir, session))
             except kt.errors.FailedTrialError as exc:
                 session.end("FAILURE")

@@ -93,6 +93,17 @@ def test_cross_validation_folds_are_sessions_of_one_group(tmp_path, tiny, refere
     assert sorted(groups.index) == sorted(trials) and (groups["count"] == 2).all()
 
 
+def test_executions_per_trial_are_repeats_in_the_group(tmp_path, tiny, reference):
+    space = write_space(tmp_path / "space.yaml", SMALL_SPACE.replace("max_trials: 2", "max_trials: 1\nexecutions_per_trial: 2"))
+    logdir = tmp_path / "rep"
+    assert main(["--space", space, "--folds", "2", *tiny(logdir)]) == 0
+    tb = reference.assert_matches_tensorboard(logdir)
+    assert sorted(tb["sessions"]) == [f"trial-0/run{e}/fold{k}" for e in (0, 1) for k in (0, 1)]
+    assert {s["group"] for s in tb["sessions"].values()} == {"0"}
+    mean = np.mean([s["metrics"]["validation/epoch_accuracy"] for s in tb["sessions"].values()])
+    assert tuner_trials(logdir)["0"]["score"] == pytest.approx(mean, abs=1e-7)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("strategy, seed", [("random", 0), ("bayesian", 7)])
 def test_seed_makes_the_sweep_reproducible(tmp_path, tiny, strategy, seed):
