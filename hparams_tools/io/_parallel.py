@@ -115,6 +115,22 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def idle_workers() -> int:
+    """CPUs that are idle now (CPUs minus the 1-minute load average, at least 1).
+
+    Extra processes only pay when they get a CPU of their own: on a machine already busy with
+    other jobs, two of our processes share the CPU time one would get and add the cost of
+    forking and sending results back (measured: 5.6 s instead of 4.2 s at 10,000 sessions with
+    a load average of ~3.5 on 2 CPUs).
+    """
+    cpus = default_workers()
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # pragma: no cover - not Unix
+        return cpus
+    return max(1, min(cpus, int(cpus - load + 0.5)))
+
+
 def parse_files(
     jobs: Sequence[Job],
     *,
@@ -125,8 +141,8 @@ def parse_files(
 
     Args:
         jobs: ``(file_index, path, offset, expected_bytes)`` per file.
-        workers: Processes to use; ``None`` = all CPUs when the work is big enough to pay
-            for starting them, else 1.
+        workers: Processes to use; ``None`` = the idle CPUs (:func:`idle_workers`) when the
+            work is big enough to pay for starting them, else 1.
         progress: Called with the number of files finished after each chunk.
 
     Returns:
@@ -137,7 +153,7 @@ def parse_files(
     if workers is None:
         # Sizes are unknown on a cold read (jobs carry 1 byte per file then): count files.
         big = sum(j[3] for j in jobs) >= PARALLEL_MIN_BYTES or len(jobs) >= PARALLEL_MIN_FILES
-        workers = default_workers() if big else 1
+        workers = idle_workers() if big else 1
     workers = max(1, min(workers, len(jobs) or 1))
     if workers == 1 or ctx is None:
         step = max(1, len(jobs) // 50)

@@ -265,8 +265,8 @@ def read_experiment(
     Args:
         logdir: The directory given to TensorBoard as ``--logdir``.
         progress: Show a progress bar (tqdm) while parsing.
-        workers: Processes used to parse; ``None`` picks all CPUs for big logdirs and one
-            process for small ones, ``1`` never starts workers.
+        workers: Processes used to parse; ``None`` uses the idle CPUs for big logdirs
+            (from 6,000 event files) and one process otherwise; ``1`` never starts workers.
 
     Returns:
         The :class:`Experiment`.
