@@ -9,8 +9,9 @@ appended to known files (from the offset where the last read stopped, which is
 the start of an incomplete record if there was one), new files and new runs.
 Directory listings are reused while a directory's mtime is older than the time
 it was listed, by a margin (file system mtimes come from a coarse clock, so a
-file created just after a listing may not move the mtime past it). A file that shrank or vanished makes the next update a
-full re-read, the only way to forget its old values exactly.
+file created just after a listing may not move the mtime past it). A file that
+shrank or vanished makes the next update a full re-read, the only way to forget
+its old values exactly.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import struct
 
 import numpy as np
 import pytest
-from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
+from tensorboard.compat.proto import event_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 from tensorboard.util import tensor_util
 
 from hparams_tools.io import events
