@@ -264,7 +264,7 @@ def prepare(rows: Rows, hparam_infos: Mapping[str, Any], *, target: str, goal: s
         distinct = present.astype(str).unique() if kind == "categorical" else present.unique()
         if len(distinct) < 2:
             constants[name] = _plain(present.iloc[0])
-            notes.append(f"dropped hyperparameter {name}: constant ({present.iloc[0]!r})")
+            notes.append(f"dropped hyperparameter {name}: constant ({constants[name]!r})")
             continue
         n_missing = int(col.isna().sum())
         info = hparam_infos.get(name)
