@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -99,11 +101,21 @@ class Rows:
     group: pd.Series
 
 
+def _finite_or_missing(col: pd.Series) -> pd.Series:
+    """An infinite hyperparameter value carries no position on an axis: treat it as not set
+    (TensorBoard's HParams backend does the same)."""
+    if pd.api.types.is_float_dtype(col):
+        return col.where(np.isfinite(col))
+    if col.dtype == object:
+        return col.map(lambda v: None if isinstance(v, float) and not math.isfinite(v) else v)
+    return col
+
+
 def collect_rows(experiment: "Experiment", target: str, value: str) -> Rows:
     """Gather hparams, target values, statuses and groups of every session."""
     sessions = experiment.sessions
     metrics = experiment.metrics(value)
-    hparams = experiment.hparams.reindex(sessions.index)
+    hparams = experiment.hparams.reindex(sessions.index).apply(_finite_or_missing)
     y = metrics[target].reindex(sessions.index).astype(float)
     y = y.where(np.isfinite(y))
     group = sessions["group"].astype(object).where(sessions["group"].astype(str) != "", None)

@@ -142,3 +142,33 @@ def test_failures_concentrated_at_high_learning_rates_are_named():
     assert text.startswith("Failures concentrate at lr ") and "against" in text
     low = float(text.split("lr ")[1].split(" to ")[0])
     assert low >= 10 ** -2.1                                             # the top quartile of log lr
+
+
+class _FakeExperimentTables:
+    """Just the three tables collect_rows reads, as a hand-built DataFrame source would give them."""
+
+    def __init__(self, hparams: pd.DataFrame, target: pd.Series, status: pd.Series):
+        self.hparams = hparams
+        self.sessions = pd.DataFrame({"group": [""] * len(target), "status": status}, index=target.index)
+        self._metrics = pd.DataFrame({"score": target})
+
+    def metrics(self, value):
+        return self._metrics
+
+
+def test_infinite_hyperparameter_values_count_as_missing_even_with_failures():
+    from hparams_tools.analysis.target import collect_rows
+
+    n = 40
+    rng = np.random.default_rng(0)
+    lr = rng.uniform(0.0, 1.0, n).astype(object)
+    lr[:3] = [math.inf, -math.inf, math.inf]                 # e.g. a logged float('inf')
+    idx = pd.Index([f"s{i:02d}" for i in range(n)], name="session")
+    hp = pd.DataFrame({"lr": pd.Series(lr, index=idx), "units": pd.Series(rng.integers(8, 64, n).astype(float), index=idx)})
+    hp.loc["s05", "units"] = math.inf
+    status = pd.Series(["FAILURE"] * 8 + ["SUCCESS"] * (n - 8), index=idx)
+    y = pd.Series(rng.normal(size=n), index=idx)
+    rows = collect_rows(_FakeExperimentTables(hp, y, status), "score", "last")
+    assert rows.hparams["lr"].iloc[:3].isna().all() and np.isnan(rows.hparams.loc["s05", "units"])
+    prepared = prepare(rows, {}, target="score", goal="maximize")   # failure_patterns used to crash here
+    assert np.isfinite(prepared.design.to_numpy(dtype=float)).all()
