@@ -116,7 +116,6 @@ def _render_matplotlib(info: _ParallelInfo):
     ax.add_collection(lc)
     if info.best is not None:
         ax.plot(xs, ys[info.best], color=c.BEST_COLOR, lw=2.5, label=f"best: {info.sessions[info.best]}", zorder=5)
-        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     for i, axis in enumerate(info.axes):
         ax.axvline(i, color="black", lw=0.8)
         lo, hi = axis.range
@@ -128,7 +127,11 @@ def _render_matplotlib(info: _ParallelInfo):
     ax.set_xlim(-0.1, n_axes - 0.6)
     ax.set_ylim(-0.05, 1.05)
     fig.colorbar(lc, ax=ax, label=info.data.target_label)
-    ax.set_title(f"Parallel coordinates: {len(info.sessions):,} sessions coloured by {info.data.target}")
+    title = f"Parallel coordinates: {len(info.sessions):,} sessions coloured by {info.data.target}"
+    if info.best is not None:
+        # in the title, not a legend: a long session name must not run into the title
+        title += f"\nbest (red): {info.sessions[info.best]}"
+    ax.set_title(title, fontsize=10)
     c.caption(fig, info.notes)
     return fig
 
