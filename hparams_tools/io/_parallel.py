@@ -16,7 +16,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import events
-from .events import FileInfo, ValueSink, parse_file_into
+from ._batch import parse_batch
+from .events import FileInfo, ValueSink
 
 __all__ = ["Job", "ParseResult", "parse_files", "PARALLEL_MIN_BYTES"]
 
@@ -77,12 +78,11 @@ class ParseResult:
         return sid, step, wall, value
 
 
-def _parse_chunk(jobs: Sequence[Job]) -> tuple[list[FileInfo], ValueSink, dict[str, int]]:
-    sink = ValueSink()
+def _parse_chunk(jobs: Sequence[Job]) -> tuple[list[tuple[list[FileInfo], ValueSink]], dict[str, int]]:
     before = dict(events.stats)
-    infos = [parse_file_into(sink, index, path, offset) for index, path, offset, _ in jobs]
+    pieces = parse_batch(jobs)
     delta = {k: events.stats[k] - before[k] for k in before}
-    return infos, sink, delta
+    return pieces, delta
 
 
 def _chunks(jobs: Sequence[Job], n_chunks: int) -> list[list[Job]]:
@@ -159,8 +159,9 @@ def parse_files(
         step = max(1, len(jobs) // 50)
         for start in range(0, len(jobs), step):
             chunk = jobs[start : start + step]
-            infos, sink, _ = _parse_chunk(chunk)
-            result.extend(infos, sink)
+            pieces, _ = _parse_chunk(chunk)
+            for infos, sink in pieces:
+                result.extend(infos, sink)
             if progress:
                 progress(len(chunk))
         return result
@@ -177,14 +178,18 @@ def parse_files(
     with ctx.Pool(workers - 1) as pool:
         pending = pool.imap_unordered(_parse_chunk, theirs)
         for chunk in mine:
-            infos, sink, _ = _parse_chunk(chunk)
-            result.extend(infos, sink)
+            pieces, _ = _parse_chunk(chunk)
+            for infos, sink in pieces:
+                result.extend(infos, sink)
             if progress:
                 progress(len(chunk))
-        for infos, sink, delta in pending:
-            result.extend(infos, sink)
+        for pieces, delta in pending:
+            n_files = 0
+            for infos, sink in pieces:
+                result.extend(infos, sink)
+                n_files += len(infos)
             for k, v in delta.items():
                 events.stats[k] += v
             if progress:
-                progress(len(infos))
+                progress(n_files)
     return result

@@ -208,6 +208,26 @@ def tensor_scalar(t: Any) -> float | None:
     return float(v)
 
 
+def summary_values(ev: Any) -> list[tuple[str, str | None, Any]]:
+    """``(tag, value kind, Summary.Value)`` of each value of an event's summary (none without one)."""
+    if not ev.HasField("summary"):
+        return []
+    return [(v.tag or v.node_name, v.WhichOneof("value"), v) for v in ev.summary.value]
+
+
+def value_of(v: Any, kind: str | None) -> float | None:
+    """The scalar a ``Summary.Value`` holds (``kind`` = its ``value`` oneof), or ``None``."""
+    if kind == "tensor":
+        t = v.tensor
+        c = t.tensor_content
+        if t.dtype == 1 and len(c) == 4 and not t.tensor_shape.dim:
+            return _unpack_f(c)[0]
+        return tensor_scalar(t)
+    if kind == "simple_value":
+        return v.simple_value
+    return None
+
+
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
     """Decode a protobuf varint at ``pos``; return ``(value, position after it)``."""
     value = shift = 0
@@ -376,8 +396,8 @@ def parse_file_into(sink: ValueSink, file_index: int, path: str, offset: int = 0
     by_key: dict[bytes, tuple[int, bytes, int]] = {}  # prefix -> (series id, suffix, len), this file
     meta_seen: set[str] = set()
     from_string = event_pb2.Event.FromString
-    unpack_f = _unpack_f
     unpack_f_from = _unpack_f_from
+    value_of_ = value_of
     unpack_d = _unpack_d_from
     templates = _TEMPLATES
     ks = _SUFFIX_LENGTHS
@@ -417,13 +437,9 @@ def parse_file_into(sink: ValueSink, file_index: int, path: str, offset: int = 0
         except DecodeError:
             info.damage.append(Damage(path, batch.offsets[i], "record is not an Event proto; skipped"))
             continue
-        if not ev.HasField("summary"):
-            continue
         step = ev.step
         wall = ev.wall_time
-        for v in ev.summary.value:
-            tag = v.tag or v.node_name
-            kind = v.WhichOneof("value")
+        for tag, kind, v in summary_values(ev):
             sid = local.get(tag)
             if sid is None:
                 tag = intern(tag)  # one string object per tag name, not one per file
@@ -437,18 +453,8 @@ def parse_file_into(sink: ValueSink, file_index: int, path: str, offset: int = 0
                     meta_seen.add(tag)
                     pd = v.metadata.plugin_data
                     series[sid] = (file_index, tag, pd.plugin_name, pd.content)
-            if kind == "tensor":
-                t = v.tensor
-                c = t.tensor_content
-                if t.dtype == 1 and len(c) == 4 and not t.tensor_shape.dim:
-                    val = unpack_f(c)[0]
-                else:
-                    val = tensor_scalar(t)
-                    if val is None:
-                        continue
-            elif kind == "simple_value":
-                val = v.simple_value
-            else:
+            val = value_of_(v, kind)
+            if val is None:
                 continue
             sid_append(sid)
             step_append(step)

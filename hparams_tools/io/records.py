@@ -32,6 +32,7 @@ __all__ = [
     "masked_crc32c",
     "read_records",
     "read_file_records",
+    "read_file_bytes",
     "is_event_file_name",
 ]
 
@@ -229,23 +230,28 @@ def read_file_records(path: str | os.PathLike[str], offset: int = 0) -> tuple[Re
     """
     spath = os.fspath(path)
     try:
-        # os-level reads: a sweep has tens of thousands of small files, and io.open's buffered
-        # file object costs about as much as reading one of them.
-        fd = os.open(spath, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        try:
-            if offset:
-                os.lseek(fd, offset, os.SEEK_SET)
-            chunks = []
-            while True:
-                chunk = os.read(fd, _READ_SIZE)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-        finally:
-            os.close(fd)
-        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        data = read_file_bytes(spath, offset)
     except OSError as exc:
         batch = RecordBatch(end=offset)
         batch.damage.append(Damage(spath, offset, f"cannot read file: {exc.strerror or exc}"))
         return batch, offset
     return read_records(data, 0, path=spath, base=offset), offset + len(data)
+
+
+def read_file_bytes(path: str, offset: int = 0) -> bytes:
+    """Return a file's bytes from ``offset`` to its current end (raises ``OSError``)."""
+    # os-level reads: a sweep has tens of thousands of small files, and io.open's buffered
+    # file object costs about as much as reading one of them.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        if offset:
+            os.lseek(fd, offset, os.SEEK_SET)
+        chunks = []
+        while True:
+            chunk = os.read(fd, _READ_SIZE)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -1,0 +1,120 @@
+"""The batch decoder (numpy over many files) gives exactly the per-file reader's output."""
+
+from __future__ import annotations
+
+import random
+import struct
+
+import pytest
+from tensorboard.compat.proto import event_pb2, types_pb2
+
+from hparams_tools.io import _batch, events
+from hparams_tools.io.events import ValueSink, parse_file_into
+from hparams_tools.io.records import read_file_records
+from hparams_tools.io.writer import EventWriter, frame_record
+from test_events import rank0, scalar_event, write_events
+
+
+def _view(pieces):
+    """Per file path: FileInfo facts, {tag: (plugin, content)}, and its values in order."""
+    out = {}
+    for infos, sink in pieces:
+        by_index = {}
+        for info in infos:
+            out[info.path] = {"info": (info.end, info.size, info.n_records, list(info.damage)), "series": {}, "values": []}
+        for f, tag, plugin, content in sink.series:
+            by_index.setdefault(f, {})[tag] = (plugin, content)
+        paths = _INDEX_TO_PATH
+        for f, series in by_index.items():
+            out[paths[f]]["series"] = series
+        for k in range(len(sink.sid)):
+            f, tag, plugin, content = sink.series[int(sink.sid[k])]
+            out[paths[f]]["values"].append((tag, int(sink.step[k]), repr(float(sink.wall[k])), repr(float(sink.value[k]))))
+    return out
+
+
+_INDEX_TO_PATH: dict[int, str] = {}
+
+
+def _per_file(jobs):
+    pieces = []
+    for index, path, offset, _ in jobs:
+        sink = ValueSink()
+        info = parse_file_into(sink, index, path, offset)
+        pieces.append(([info], sink))
+    return _view(pieces)
+
+
+def _random_logdir(tmp_path, seed, n_files=12):
+    rng = random.Random(seed)
+    f32 = lambda x: rank0(types_pb2.DT_FLOAT, tensor_content=struct.pack("<f", x))  # noqa: E731
+    paths = []
+    for f in range(n_files):
+        evs = [event_pb2.Event(wall_time=1.0, file_version="brain.Event:2")]
+        if rng.random() < 0.3:
+            evs[0] = event_pb2.Event(wall_time=2.0, file_version="brain.Event:1")
+        for _ in range(rng.randint(0, 50)):
+            tag = rng.choice(["loss", "acc", "img", "accuracy_long_tag_name"])
+            plugin = rng.choice(["scalars", None, None, "images" if tag == "img" else "scalars"])
+            step = rng.choice([0, 1, 5, 127, 128, 300, 20000, 2**21 + 3, 2**40, -5])
+            value = rng.choice([0.5, -1.0, float("nan"), 1e30, float("inf")])
+            r = rng.random()
+            if r < 0.25:
+                evs.append(scalar_event(tag, step, simple=value, plugin=plugin, wall=rng.random() * 1e9))
+            elif r < 0.3:  # two values in one event
+                ev = scalar_event(tag, step, tensor=f32(value), plugin=plugin, wall=rng.random() * 1e9)
+                v = ev.summary.value.add(tag="second")
+                v.simple_value = 2.0
+                evs.append(ev)
+            elif r < 0.33:  # a double tensor (general path)
+                evs.append(scalar_event(tag, step, tensor=rank0(types_pb2.DT_DOUBLE, double_val=[value]),
+                                        plugin=plugin, wall=rng.random() * 1e9))
+            else:
+                evs.append(scalar_event(tag, step, tensor=f32(value), plugin=plugin, wall=rng.random() * 1e9))
+        path = tmp_path / f"r{f}" / f"events.out.tfevents.{f}"
+        path.parent.mkdir()
+        write_events(path, evs)
+        paths.append(path)
+    # HParams infos (written by our writer) and damaged files beside the good ones
+    with EventWriter(tmp_path / "hp") as w:
+        w.add_session_start({"lr": 0.1, "opt": "adam"}, group="g", start_time=5.0)
+        w.add_scalar("loss", 0.25, 3)
+        w.add_session_end("SUCCESS", end_time=9.0)
+    paths.append(w.path)
+    data = bytearray(paths[0].read_bytes())
+    if len(data) > 60:
+        data[50] ^= 0xFF  # a flipped byte: one record lost, found by the per-file reader
+    bad = tmp_path / "bad" / "events.out.tfevents.flip"
+    bad.parent.mkdir()
+    bad.write_bytes(bytes(data))
+    trunc = tmp_path / "bad" / "events.out.tfevents.trunc"
+    trunc.write_bytes(paths[1].read_bytes()[:-7])
+    garbage = tmp_path / "bad" / "events.out.tfevents.garbage"
+    garbage.write_bytes(b"not an event file at all" * 5)
+    notproto = tmp_path / "bad" / "events.out.tfevents.notproto"
+    notproto.write_bytes(frame_record(b"\xff\xff\xff") + paths[2].read_bytes())
+    (tmp_path / "bad" / "events.out.tfevents.empty").write_bytes(b"")
+    paths += [bad, trunc, garbage, notproto, tmp_path / "bad" / "events.out.tfevents.empty"]
+    return [(i, str(p), 0, 1) for i, p in enumerate(paths)]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_batch_equals_per_file_reader(tmp_path, seed, monkeypatch):
+    jobs = _random_logdir(tmp_path, seed)
+    _INDEX_TO_PATH.clear()
+    _INDEX_TO_PATH.update({i: p for i, p, _, _ in jobs})
+    events._TEMPLATES.clear()
+    monkeypatch.setattr(events, "_TEMPLATE_LIMIT", 0)
+    reference = _per_file(jobs)  # every record through protobuf
+    assert _view(_batch.parse_batch(jobs)) == reference  # no templates: general path only
+    monkeypatch.setattr(events, "_TEMPLATE_LIMIT", 100_000)
+    assert _view(_batch.parse_batch(jobs)) == reference  # learning templates
+    assert events._TEMPLATES
+    assert _view(_batch.parse_batch(jobs)) == reference  # using them
+    # resuming after a file's first record (a reload) also agrees
+    resumed = []
+    for i, p, _, _ in jobs:
+        offsets = read_file_records(p)[0].offsets
+        resumed.append((i, p, offsets[1] if len(offsets) > 1 else 0, 1))
+    assert _view(_batch.parse_batch(resumed)) == _per_file(resumed)
+    assert any(v["info"][3] for v in reference.values()), "damage was exercised"
