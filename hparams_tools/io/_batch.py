@@ -57,8 +57,20 @@ _U32 = np.uint64(0xFFFFFFFF)
 _FILE_VERSION = b"\x1a\x0dbrain.Event:2"  # field 3 (file_version) = "brain.Event:2", no summary
 _FILE_VERSION_U8 = np.frombuffer(_FILE_VERSION, np.uint8)
 _MAX_LEARN_TRIES = 4  # per (length, layout) group and batch
-_AR4 = np.arange(4)
 _AR8 = np.arange(8)
+
+
+class _Views:
+    """The batch buffer as bytes and as unaligned words starting at every byte offset."""
+
+    def __init__(self, buf: bytes) -> None:
+        self.buf = buf
+        self.u8 = np.frombuffer(buf, np.uint8)
+        n = len(buf)
+        self.u32 = np.ndarray((max(n - 3, 0),), "<u4", buffer=buf, strides=(1,))
+        self.f32 = np.ndarray((max(n - 3, 0),), "<f4", buffer=buf, strides=(1,))
+        self.u64 = np.ndarray((max(n - 7, 0),), "<u8", buffer=buf, strides=(1,))
+        self.f64 = np.ndarray((max(n - 7, 0),), "<f8", buffer=buf, strides=(1,))
 
 
 def _mask(c: np.ndarray) -> np.ndarray:
@@ -66,25 +78,30 @@ def _mask(c: np.ndarray) -> np.ndarray:
     return ((((c >> np.uint64(15)) | (c << np.uint64(17))) & _U32) + _MASK_DELTA) & _U32
 
 
-def _u32_at(u8: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    return u8[offsets[:, None] + _AR4].view("<u4").ravel().astype(np.uint64)
-
-
 class _TemplateIndex:
     """The known templates grouped by the byte count they cover after the header."""
 
     def __init__(self) -> None:
         self.version = -1
-        self.by_len: dict[int, list[tuple[np.ndarray, np.ndarray, tuple]]] = {}
+        self.by_len: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray, int, tuple]]] = {}
 
-    def get(self, rest: int) -> list[tuple[np.ndarray, np.ndarray, tuple]]:
+    def get(self, rest: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, int, tuple]]:
         templates = events._TEMPLATES
         if self.version != len(templates):
             by_len: dict[int, list] = {}
             for prefix, t in templates.items():
-                by_len.setdefault(len(prefix) + 4 + t[4], []).append(
-                    (np.frombuffer(prefix, np.uint8), np.frombuffer(t[3], np.uint8), t)
-                )
+                rest = len(prefix) + 4 + t[4]
+                if rest < 8:
+                    continue
+                # the template's bytes as (overlapping) little-endian 8-byte words, and masks
+                # that leave out the 4 value bytes
+                offsets = np.minimum(np.arange(0, rest, 8), rest - 8)
+                full = np.frombuffer(prefix + b"\0\0\0\0" + t[3], np.uint8)
+                keep = np.full(rest, 0xFF, np.uint8)
+                keep[len(prefix) : len(prefix) + 4] = 0
+                words = full[offsets[:, None] + _AR8].view("<u8").ravel()
+                masks = keep[offsets[:, None] + _AR8].view("<u8").ravel()
+                by_len.setdefault(rest, []).append((offsets, words & masks, masks, len(prefix), t))
             self.by_len = by_len
             self.version = len(templates)
         return self.by_len.get(rest, [])
@@ -176,7 +193,7 @@ def parse_batch(jobs: Sequence[tuple[int, str, int, int]]) -> list[tuple[list[Fi
 
 
 def _decode(jobs, fast, counts, bases, buf, rec_start, rec_len, rec_crc, slow) -> tuple[list[FileInfo], ValueSink]:
-    u8 = np.frombuffer(buf, np.uint8)
+    views = _Views(buf)
     S = np.frombuffer(rec_start, np.int64)
     L = np.frombuffer(rec_len, np.int64)
     counts_a = np.asarray(counts, np.int64)
@@ -186,8 +203,8 @@ def _decode(jobs, fast, counts, bases, buf, rec_start, rec_len, rec_crc, slow) -
     if len(S):
         lengths, inv = np.unique(L, return_inverse=True)
         expected = np.array([masked_crc32c(struct.pack("<Q", int(x))) for x in lengths], np.uint64)[inv]
-        bad = expected != _u32_at(u8, S + 8)
-        bad |= _mask(np.frombuffer(rec_crc, np.uint32)) != _u32_at(u8, S + 12 + L)
+        bad = expected != views.u32[S + 8]
+        bad |= _mask(np.frombuffer(rec_crc, np.uint32)) != views.u32[S + 12 + L]
     if bad.any():
         bad_files = np.unique(fid[bad])
         slow.extend(fast[f] for f in bad_files.tolist())
@@ -201,7 +218,7 @@ def _decode(jobs, fast, counts, bases, buf, rec_start, rec_len, rec_crc, slow) -
     out = _Out(job_index)
     rec_ids = np.flatnonzero(keep) if keep is not None else np.arange(len(S))
     P = S + 12
-    general = _decode_templates(u8, P, L, fid, rec_ids, out, buf)
+    general = _decode_templates(views, P, L, fid, rec_ids, out)
     _decode_general(buf, P, L, fid, general, out, jobs, fast, bases, S)
     # -- assemble
     for sid, (_, plugin, content) in out.meta.items():
@@ -240,8 +257,9 @@ def _decode(jobs, fast, counts, bases, buf, rec_start, rec_len, rec_crc, slow) -
     return infos, sink
 
 
-def _decode_templates(u8, P, L, fid, rec_ids, out: _Out, buf: bytes) -> np.ndarray:
+def _decode_templates(views: _Views, P, L, fid, rec_ids, out: _Out) -> np.ndarray:
     """Decode the records matching a verified template; return the others' ids (record order)."""
+    u8 = views.u8
     cand = rec_ids[L[rec_ids] > 16]
     Pc = P[cand]
     cand = cand[u8[Pc] == 0x09]
@@ -275,7 +293,7 @@ def _decode_templates(u8, P, L, fid, rec_ids, out: _Out, buf: bytes) -> np.ndarr
         keys = key[order]
         cuts = np.flatnonzero(keys[1:] != keys[:-1]) + 1
         for grp in np.split(order, cuts):
-            _match_group(u8, buf, cand, Pc, Lc, p_off, step, fid, grp, matched, out)
+            _match_group(views, cand, Pc, Lc, p_off, step, fid, grp, matched, out)
     # a file_version event (no summary) gives nothing: skip it without a protobuf parse
     done = np.zeros(len(P), bool)
     done[cand[matched]] = True
@@ -287,25 +305,25 @@ def _decode_templates(u8, P, L, fid, rec_ids, out: _Out, buf: bytes) -> np.ndarr
     return rec_ids[~done[rec_ids]]
 
 
-def _match_group(u8, buf, cand, Pc, Lc, p_off, step, fid, grp, matched, out: _Out) -> None:
+def _match_group(views: _Views, cand, Pc, Lc, p_off, step, fid, grp, matched, out: _Out) -> None:
     """Match one (record length, header width) group against the templates of its size."""
     p = int(p_off[grp[0]])
     rest = int(Lc[grp[0]]) - p
     rows = grp
-    M = u8[(Pc[rows] + p)[:, None] + np.arange(rest)]
+    at = Pc[rows] + p
+    words = None
     free = np.ones(len(rows), bool)
     tries = 0
     tried: set[int] = set()
     while True:
-        for prefix, suffix, t in _INDEX.get(rest):
-            plen = len(prefix)
-            m = free & (M[:, :plen] == prefix).all(1)
-            if t[4]:
-                m &= (M[:, plen + 4 :] == suffix).all(1)
+        for offsets, tw, masks, plen, t in _INDEX.get(rest):
+            if words is None or words.shape[1] != len(offsets):
+                words = views.u64[at[:, None] + offsets]
+            m = free & ((words & masks) == tw).all(1)
             if not m.any():
                 continue
             free &= ~m
-            _emit(u8, cand, Pc, step, fid, rows[m], M[m, plen : plen + 4], t, out)
+            _emit(views, cand, Pc, step, fid, rows[m], at[m] + plen, t, out)
         if not free.any() or tries >= _MAX_LEARN_TRIES or len(events._TEMPLATES) >= events._TEMPLATE_LIMIT:
             break
         first = int(np.flatnonzero(free)[0])
@@ -314,7 +332,7 @@ def _match_group(u8, buf, cand, Pc, Lc, p_off, step, fid, grp, matched, out: _Ou
         tried.add(first)
         tries += 1
         start = int(Pc[rows[first]])
-        payload = buf[start : start + int(Lc[rows[first]])]
+        payload = views.buf[start : start + int(Lc[rows[first]])]
         try:
             ev = event_pb2.Event.FromString(payload)
         except DecodeError:
@@ -329,7 +347,7 @@ def _match_group(u8, buf, cand, Pc, Lc, p_off, step, fid, grp, matched, out: _Ou
     matched[rows[~free]] = True
 
 
-def _emit(u8, cand, Pc, step, fid, rows, value_bytes, t, out: _Out) -> None:
+def _emit(views: _Views, cand, Pc, step, fid, rows, value_at, t, out: _Out) -> None:
     tag, plugin, content, _, _ = t
     recs = cand[rows]
     files = fid[recs]
@@ -338,8 +356,8 @@ def _emit(u8, cand, Pc, step, fid, rows, value_bytes, t, out: _Out) -> None:
     if plugin is not None:
         for s, r in zip(sids.tolist(), recs[first].tolist()):
             out.offer_meta(s, r, plugin, content)
-    wall = u8[Pc[rows][:, None] + 1 + _AR8].view("<f8").ravel()
-    value = np.ascontiguousarray(value_bytes).view("<f4").ravel().astype(np.float64)
+    wall = views.f64[Pc[rows] + 1]
+    value = views.f32[value_at].astype(np.float64)
     out.pieces.append((recs, sids[inv], step[rows], wall, value))
 
 

@@ -249,9 +249,10 @@ def read_file_bytes(path: str, offset: int = 0) -> bytes:
         chunks = []
         while True:
             chunk = os.read(fd, _READ_SIZE)
-            if not chunk:
-                break
             chunks.append(chunk)
+            # A short read of a regular file is its end (as of now; a reload reads what follows).
+            if len(chunk) < _READ_SIZE:
+                break
     finally:
         os.close(fd)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
