@@ -14,6 +14,9 @@ Follows ``tensorboard/plugins/hparams/backend_context.py`` and
 * inferred metrics are the ``(group, tag)`` of every scalar ``(run, tag)`` whose run
   is at or below a session (longest matching session; ``group`` = run path
   relative to it), sorted by ``(tag, group)``; none when no hparam was inferred;
+* an hparam value that is NaN or +-inf is unset in its session (TensorBoard's session groups
+  skip values ``MessageToJson`` cannot write), but still counts when inferring the
+  hparam's type and interval;
 * a metric's value in a session is the last value read of tag ``tag`` in run
   ``<session>/<group>``; a session without end info has status UNKNOWN.
 
@@ -107,6 +110,18 @@ def _parent_session(run: str, sessions: set[str]) -> str | None:
         path = path[:cut] if cut > 0 else "."
 
 
+def _is_set(v: float | str | bool) -> bool:
+    # TensorBoard's json_format_compat.is_serializable_value: a NaN or infinite number is unset
+    return not isinstance(v, float) or math.isfinite(v)
+
+
+def _set_hparams(hparams: dict) -> dict:
+    """A session's hparams as TensorBoard's session groups show them (NaN and +-inf left out)."""
+    if all(_is_set(v) for v in hparams.values()):
+        return hparams
+    return {k: v for k, v in hparams.items() if _is_set(v)}
+
+
 def _value_to_string(v: float | str | bool) -> str:
     # TensorBoard's _protobuf_value_to_string: the JSON form of the google.protobuf.Value.
     if isinstance(v, str):
@@ -132,7 +147,7 @@ def infer_hparam_infos(starts: list[SessionStart]) -> dict[str, HParamInfo]:
         types = {_type_of(v) for v in vals}
         typ = types.pop() if len(types) == 1 else "string"
         if typ == "string":
-            distinct = sorted({_value_to_string(v) for v in vals if not (isinstance(v, float) and not math.isfinite(v))})
+            distinct = sorted({_value_to_string(v) for v in vals if _is_set(v)})
             domain: Interval | Discrete = Discrete(tuple(distinct))
             differs = len(distinct) > 1
         elif typ == "bool":
@@ -218,7 +233,7 @@ def build_model(state: LogdirState) -> Model:
         model.statuses.append(end.status if end else "UNKNOWN")
         model.start_times.append(st.start_time)
         model.end_times.append(end.end_time if end else math.nan)
-        model.session_hparams.append(st.hparams)
+        model.session_hparams.append(_set_hparams(st.hparams))
 
     # Each run's session (longest enclosing session run) and metric group.
     run_place: dict[str, tuple[int, str]] = {}
