@@ -18,11 +18,13 @@ last values, statuses) are TensorBoard's; see :mod:`hparams_tools.io._semantics`
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import re
 import warnings
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -69,6 +71,24 @@ def parse_value_mode(value: str) -> tuple[str, int]:
     raise HParamsToolsError(
         f"unknown value mode {value!r}; use last, max, min or mean-last-K with K >= 1 (e.g. mean-last-3)"
     )
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while parsing.
+
+    Parsing allocates hundreds of thousands of small objects and creates no reference cycles;
+    each allocation burst would trigger full collections that walk every object in the process
+    (measured: ~0.4 s of a 2 s read of 10,000 sessions). Everything is still freed by reference
+    counting; the collector is re-enabled afterwards if it was enabled.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _check_logdir(logdir: Path) -> None:
@@ -126,15 +146,16 @@ class Experiment:
 
     def _update(self) -> None:
         _check_logdir(self.logdir)
-        changed = self._state.update(workers=self._workers, progress=self._progress_factory())
-        if not self._state.files:
-            raise LogdirError(
-                f"{self.logdir} holds no TensorBoard event files (events.out.tfevents.*); "
-                "pass the directory you gave TensorBoard as --logdir"
-            )
-        if changed or not self._model.sessions:
-            self._model = build_model(self._state)
-            self._cache.clear()
+        with _gc_paused():
+            changed = self._state.update(workers=self._workers, progress=self._progress_factory())
+            if not self._state.files:
+                raise LogdirError(
+                    f"{self.logdir} holds no TensorBoard event files (events.out.tfevents.*); "
+                    "pass the directory you gave TensorBoard as --logdir"
+                )
+            if changed or not self._model.sessions:
+                self._model = build_model(self._state)
+                self._cache.clear()
         self._warn_damage()
         model = self._model
         if not model.sessions and not model.declared:

@@ -246,13 +246,17 @@ def read_file_bytes(path: str, offset: int = 0) -> bytes:
     try:
         if offset:
             os.lseek(fd, offset, os.SEEK_SET)
+        # Ask for the size fstat gives plus one byte: a small file is then read in one call into a
+        # buffer of its size (a fixed 1 MB request costs an allocation and a release per file).
+        want = max(os.fstat(fd).st_size - offset, 0) + 1
         chunks = []
         while True:
-            chunk = os.read(fd, _READ_SIZE)
+            chunk = os.read(fd, want)
             chunks.append(chunk)
             # A short read of a regular file is its end (as of now; a reload reads what follows).
-            if len(chunk) < _READ_SIZE:
+            if len(chunk) < want:
                 break
+            want = _READ_SIZE
     finally:
         os.close(fd)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
