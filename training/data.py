@@ -211,25 +211,58 @@ def load_image_folder(directory: str | os.PathLike[str], image_size: int = 64) -
     return Dataset(np.stack(xs), np.asarray(ys, np.int32), tuple(with_images), f"image folder {root}")
 
 
+def _network_reachable(timeout: float = 3.0) -> bool:
+    """Whether a download could start at all: one TCP connection to the probe host.
+
+    tfds retries unreachable hosts for minutes before giving up; this answers in
+    seconds. ``TRAINING_NET_PROBE=host:port`` changes the probe (default
+    storage.googleapis.com:443, where TFDS keeps its data).
+    """
+    import socket
+
+    host, _, port = os.environ.get("TRAINING_NET_PROBE", "storage.googleapis.com:443").rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
 def load_tfds(name: str, image_size: int = 64, data_dir: str | None = None) -> Dataset:
     """Load a TensorFlow Datasets image dataset (e.g. ``tf_flowers``) into memory.
 
+    A dataset already prepared in ``data_dir`` (default ``~/tensorflow_datasets``
+    or ``$TFDS_DATA_DIR``) loads offline; otherwise it is downloaded once.
+
     Raises:
-        DataError: if tensorflow-datasets is missing or the dataset cannot be downloaded or read.
+        DataError: if tensorflow-datasets is missing, the dataset is unknown, or it is
+            not prepared and the network is unreachable, or it cannot be read.
     """
     try:
         import tensorflow_datasets as tfds
     except ImportError:
-        raise DataError(f"--data tfds:{name} needs tensorflow-datasets: pip install tensorflow-datasets") from None
+        raise DataError(f"--data tfds:{name} needs tensorflow-datasets: pip install 'hparams-tools[tfds]'") from None
     import tensorflow as tf
+    from absl import logging as absl_logging
 
+    absl_logging.set_verbosity(absl_logging.ERROR)  # tfds warns about half-made folders; our error says it
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except Exception as exc:  # DatasetNotFoundError and friends
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"unknown tfds dataset {name!r}: {first}") from None
+    if not builder.is_prepared() and not _network_reachable():
+        raise DataError(
+            f"tfds:{name} is not downloaded in {builder.data_dir} and the network is unreachable; "
+            "download it once while online, or pass --data DIR with the images in one folder per class"
+        )
     try:
         ds, info = tfds.load(name, split="train", as_supervised=True, with_info=True, data_dir=data_dir)
         ds = ds.map(lambda x, y: (tf.cast(tf.image.resize(x, (image_size, image_size)), tf.uint8), y))
         xs, ys = zip(*ds.as_numpy_iterator())
-    except Exception as exc:  # tfds raises many types (network, checksum, not found)
+    except Exception as exc:  # tfds raises many types (network, checksum, corrupt files)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"cannot load tfds:{name} (offline or unknown dataset?): {first}") from None
+        raise DataError(f"cannot load tfds:{name}: {first}") from None
     names = tuple(info.features["label"].names)
     return Dataset(np.stack(xs), np.asarray(ys, np.int32), names, f"tfds:{name}")
 

@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: resume it)")
     g.add_argument("--no-report", action="store_true", help="do not write <logdir>/report.html at the end")
     g.add_argument("--quiet", action="store_true", help="no progress lines")
-    g.add_argument("--verbose", action="store_true", help="also show Keras' per-epoch progress")
+    g.add_argument("--verbose", action="store_true", help="also show Keras' per-epoch progress and TensorFlow's native start-up log")
     g = p.add_argument_group("hardware")
     g.add_argument("--mixed-precision", action="store_true", help="train with the mixed_float16 policy (GPUs)")
     g.add_argument("--xla", default="auto", metavar="MODE", help="XLA compilation of the train step: auto "
@@ -347,7 +347,10 @@ def run_sweep(args: argparse.Namespace) -> SweepResult:
     prepare_logdir(logdir, settings, overwrite=args.overwrite, role=role, dry_run=True)
     quiet = args.quiet
 
+    from ._tf import import_tensorflow
     from .data import load_data
+
+    import_tensorflow(verbose=args.verbose)
 
     data = load_data(args.data, image_size=settings["image_size"], samples_per_class=args.samples_per_class,
                      seed=space.seed, cache_dir=args.cache_dir)

@@ -16,9 +16,9 @@ def write_space(path: Path, text: str) -> Path:
     return path
 
 
-def run_cli(args, *, module="training.sweep", timeout=600, cwd=None) -> subprocess.CompletedProcess:
+def run_cli(args, *, module="training.sweep", timeout=600, cwd=None, env=None) -> subprocess.CompletedProcess:
     """``python -m <module> <args>`` in a subprocess (stdout and stderr captured as text)."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), **(env or {})}
     env.pop("KERASTUNER_ORACLE_IP", None)
     return subprocess.run([sys.executable, "-m", module, *map(str, args)], capture_output=True, text=True,
                           env=env, timeout=timeout, cwd=cwd or ROOT)

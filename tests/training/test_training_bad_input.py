@@ -96,6 +96,20 @@ def test_help_explains_the_options():
 
 
 def test_tfds_without_the_package_or_network_is_one_line(tmp_path):
-    proc = run_cli(["--data", "tfds:tf_flowers", "--logdir", tmp_path / "logs"], timeout=300)
+    # An empty TFDS data dir and a probe at a closed local port: offline, whatever this machine's network.
+    env = {"TFDS_DATA_DIR": str(tmp_path / "tfds"), "TRAINING_NET_PROBE": "127.0.0.1:9"}
+    proc = run_cli(["--data", "tfds:tf_flowers", "--logdir", tmp_path / "logs"], timeout=300, env=env)
     _assert_one_line_error(proc, "tfds:tf_flowers")
+    try:
+        import tensorflow_datasets  # noqa: F401
+    except ImportError:
+        assert "pip install" in proc.stderr
+    else:
+        assert "network is unreachable" in proc.stderr and str(tmp_path / "tfds") in proc.stderr
     assert not (tmp_path / "logs").exists()
+
+
+def test_unknown_tfds_dataset_is_one_line(tmp_path):
+    pytest.importorskip("tensorflow_datasets")
+    proc = run_cli(["--data", "tfds:no_such_flowers", "--logdir", tmp_path / "logs"], timeout=300)
+    _assert_one_line_error(proc, "unknown tfds dataset 'no_such_flowers'")
