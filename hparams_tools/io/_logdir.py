@@ -57,17 +57,21 @@ class LogdirState:
         self.files: list[FileEntry] = []
         self.file_index: dict[str, int] = {}
         self.runs: dict[str, list[int]] = {}
-        self._dirs: dict[str, tuple[int, list[str], list[str]]] = {}  # path -> (listed at, dirs, files)
+        # path -> (listed at, subdirectories as (path, run), event file paths)
+        self._dirs: dict[str, tuple[int, list[tuple[str, str]], list[str]]] = {}
         # series[i] = (file_index, tag, plugin, content); plugin None until the tag's first
         # metadata in that file has been seen (hparams contents are decoded objects).
         self.series: list[tuple[int, str, str | None, object]] = []
         self.series_index: dict[tuple[int, str], int] = {}
         self.segments: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.version = 0  # bumped whenever anything new was parsed
+        self._found: list[tuple[str, str]] | None = None  # the last walk's event files
+        self._found_checked: list[tuple[str, str]] | None = None  # ... as of the last update
+        self._found_sizes: list[int] = []  # their sizes as parsed
 
     # -- scanning -------------------------------------------------------------------------------
-    def _list_dir(self, path: str, check: bool) -> tuple[list[str], list[str]]:
-        """Return (subdirectories, event file names) of ``path``.
+    def _list_dir(self, path: str, run: str, check: bool) -> tuple[list[tuple[str, str]], list[str]]:
+        """Return ``(subdirectories as (path, run), event file paths)`` of ``path``, sorted by name.
 
         With ``check``, a cached listing is reused when the directory has not been modified
         since (with a margin for coarse mtime clocks) the time it was listed.
@@ -98,24 +102,45 @@ class LogdirState:
             return [], []
         subdirs.sort()
         names.sort()
-        self._dirs[path] = (listed_at, subdirs, names)
-        return subdirs, names
+        sep = os.sep
+        prefix = "" if run == "." else run + "/"
+        children = [(path + sep + sub, prefix + sub) for sub in subdirs]
+        files = [path + sep + name for name in names]
+        self._dirs[path] = (listed_at, children, files)
+        return children, files
+
+    def _dirs_unchanged(self) -> bool:
+        """Whether no directory listed so far has been modified (or removed) since its listing."""
+        stat = os.stat
+        try:
+            for path, (listed_at, _, _) in self._dirs.items():
+                if stat(path).st_mtime_ns >= listed_at - _RACY_NS:
+                    return False
+        except OSError:
+            return False
+        return True
 
     def _scan(self) -> list[tuple[str, str]]:
-        """Walk the logdir; return ``(path, run)`` of every event file, runs in path order."""
-        root = os.fspath(self.logdir)
+        """Walk the logdir; return ``(path, run)`` of every event file, runs in path order.
+
+        When no directory changed since the last walk, that walk's list is returned (the same
+        object), after one ``stat`` per directory.
+        """
+        if self._found is not None and self._dirs_unchanged():
+            return self._found
         check = bool(self._dirs)
-        sep = os.sep
         out: list[tuple[str, str]] = []
-        stack = [(root, ".")]
+        visited: list[str] = []
+        stack = [(os.fspath(self.logdir), ".")]
         while stack:
             path, run = stack.pop()
-            subdirs, names = self._list_dir(path, check)
-            for name in names:
-                out.append((path + sep + name, run))
-            prefix = "" if run == "." else run + "/"
-            for sub in reversed(subdirs):
-                stack.append((path + sep + sub, prefix + sub))
+            visited.append(path)
+            children, files = self._list_dir(path, run, check)
+            out.extend((f, run) for f in files)
+            stack.extend(reversed(children))
+        dirs = self._dirs
+        self._dirs = {p: dirs[p] for p in visited if p in dirs}  # forget removed directories
+        self._found = out
         return out
 
     # -- updating -------------------------------------------------------------------------------
@@ -135,38 +160,59 @@ class LogdirState:
             Whether anything new was parsed (or damage changed).
         """
         found = self._scan()
+        if found is self._found_checked:
+            # Same files as the last update: only their sizes can have changed.
+            stat = os.stat
+            try:
+                if [stat(p).st_size for p, _ in found] == self._found_sizes:
+                    return False
+            except OSError:  # a file vanished: handled below
+                pass
         first = not self.files
         jobs: list[Job] = []
         n_known = len(self.files)
         known_seen = 0
+        file_index = self.file_index
+        files = self.files
+        stat = os.stat
         for path, run in found:
-            idx = self.file_index.get(path)
-            if idx is None:
-                idx = len(self.files)
-                self.files.append(FileEntry(path, run))
-                self.file_index[path] = idx
-                self.runs.setdefault(run, []).append(idx)
-                size = 1 if first else _size(path)
-                jobs.append((idx, path, 0, size))
-                continue
-            known_seen += 1
-            entry = self.files[idx]
-            size = _size(path)
-            if size < entry.size:
-                return self._full_reread(workers, progress)
-            if size > entry.size:
+            idx = file_index.get(path)
+            if idx is not None:  # a known file: only its size is checked
+                known_seen += 1
+                entry = files[idx]
+                try:
+                    size = stat(path).st_size
+                except OSError:
+                    size = -1
+                if size == entry.size:
+                    continue
+                if size < entry.size:
+                    return self._full_reread(workers, progress)
                 jobs.append((idx, path, entry.end, size - entry.end))
+                continue
+            idx = len(self.files)
+            self.files.append(FileEntry(path, run))
+            self.file_index[path] = idx
+            self.runs.setdefault(run, []).append(idx)
+            jobs.append((idx, path, 0, 1 if first else _size(path)))
         if known_seen < n_known:  # a file vanished
             return self._full_reread(workers, progress)
         if not jobs:
+            self._remember_sizes(found)
             return False
         for run, idxs in self.runs.items():
             idxs.sort(key=lambda i: self.files[i].path)
         callback = progress(len(jobs), sum(j[3] for j in jobs)) if progress else None
         result = parse_files(jobs, workers=workers, progress=callback)
         self._merge(result)
+        self._remember_sizes(found)
         self.version += 1
         return True
+
+    def _remember_sizes(self, found: list[tuple[str, str]]) -> None:
+        files, file_index = self.files, self.file_index
+        self._found_sizes = [files[file_index[p]].size for p, _ in found]
+        self._found_checked = found
 
     def _full_reread(self, workers, progress) -> bool:
         self._reset()
