@@ -141,13 +141,11 @@ def parse_batch(jobs: Sequence[tuple[int, str, int, int]]) -> list[tuple[list[Fi
     Files that are not cleanly framed or fail a CRC are parsed by :func:`parse_file_into`
     (their own piece), so damage is reported exactly as there.
     """
-    crc = _crc
     unpack_q = _unpack_q
     parts: list[bytes] = []
     rec_start = array("q")
     rec_len = array("q")
-    rec_crc = array("I")
-    ap_s, ap_l, ap_c = rec_start.append, rec_len.append, rec_crc.append
+    ap_s, ap_l = rec_start.append, rec_len.append
     fast: list[int] = []  # job positions parsed here
     counts: list[int] = []
     bases: list[int] = []
@@ -169,10 +167,9 @@ def parse_batch(jobs: Sequence[tuple[int, str, int, int]]) -> list[tuple[list[Fi
                 break
             ap_s(base + pos)
             ap_l(length)
-            ap_c(crc(data[pos + 12 : end]))
             pos = end + 4
         if pos != n:
-            del rec_start[k0:], rec_len[k0:], rec_crc[k0:]
+            del rec_start[k0:], rec_len[k0:]
             slow.append(j)
             continue
         fast.append(j)
@@ -184,7 +181,7 @@ def parse_batch(jobs: Sequence[tuple[int, str, int, int]]) -> list[tuple[list[Fi
     del parts
     pieces: list[tuple[list[FileInfo], ValueSink]] = []
     if fast:
-        pieces.append(_decode(jobs, fast, counts, bases, buf, rec_start, rec_len, rec_crc, slow))
+        pieces.append(_decode(jobs, fast, counts, bases, buf, rec_start, rec_len, slow))
     if slow:
         sink = ValueSink()
         infos = [parse_file_into(sink, jobs[j][0], jobs[j][1], jobs[j][2]) for j in sorted(slow)]
@@ -192,33 +189,48 @@ def parse_batch(jobs: Sequence[tuple[int, str, int, int]]) -> list[tuple[list[Fi
     return pieces
 
 
-def _decode(jobs, fast, counts, bases, buf, rec_start, rec_len, rec_crc, slow) -> tuple[list[FileInfo], ValueSink]:
+def _decode(jobs, fast, counts, bases, buf, rec_start, rec_len, slow) -> tuple[list[FileInfo], ValueSink]:
     views = _Views(buf)
     S = np.frombuffer(rec_start, np.int64)
     L = np.frombuffer(rec_len, np.int64)
+    P = S + 12
     counts_a = np.asarray(counts, np.int64)
     fid = np.repeat(np.arange(len(fast)), counts_a)
-    # -- CRC checks (length CRCs per distinct length; data CRCs as computed while framing)
+    # -- layouts first (no trust in the bytes needed: a match only says where the fields are)
+    matches, others = _match_templates(views, P, L)
+    # -- CRC checks: lengths per distinct length; data of template rows by the CRC's linearity,
+    #    of every other record by one CRC call each
     bad = np.zeros(len(S), bool)
     if len(S):
         lengths, inv = np.unique(L, return_inverse=True)
         expected = np.array([masked_crc32c(struct.pack("<Q", int(x))) for x in lengths], np.uint64)[inv]
         bad = expected != views.u32[S + 8]
-        bad |= _mask(np.frombuffer(rec_crc, np.uint32)) != views.u32[S + 12 + L]
+        stored = views.u32[P + L]
+        for recs, varying, _, _, _ in matches:
+            bad[recs] |= _mask(_crc_by_delta(views, P[recs], int(L[recs[0]]), varying)) != stored[recs]
+        if others.size:
+            crc = _crc
+            b = buf
+            c = np.fromiter(
+                (crc(b[s : s + n]) for s, n in zip(P[others].tolist(), L[others].tolist())), np.uint32, others.size
+            )
+            bad[others] |= _mask(c) != stored[others]
+    keep_file = np.ones(len(fast), bool)
     if bad.any():
         bad_files = np.unique(fid[bad])
         slow.extend(fast[f] for f in bad_files.tolist())
-        keep_file = np.ones(len(fast), bool)
         keep_file[bad_files] = False
-        keep = keep_file[fid]
-    else:
-        keep_file = np.ones(len(fast), bool)
-        keep = None
-    job_index = [jobs[j][0] for j in fast]
-    out = _Out(job_index)
-    rec_ids = np.flatnonzero(keep) if keep is not None else np.arange(len(S))
-    P = S + 12
-    general = _decode_templates(views, P, L, fid, rec_ids, out)
+    all_kept = bool(keep_file.all())
+    out = _Out([jobs[j][0] for j in fast])
+    for recs, _, value_at, t, steps in matches:
+        if not all_kept:
+            ok = keep_file[fid[recs]]
+            recs, value_at, steps = recs[ok], value_at[ok], steps[ok]
+        if recs.size:
+            _emit(views, P, fid, recs, value_at, t, steps, out)
+    general = _general_records(views, P, L, others)
+    if not all_kept:
+        general = general[keep_file[fid[general]]]
     _decode_general(buf, P, L, fid, general, out, jobs, fast, bases, S)
     # -- assemble
     for sid, (_, plugin, content) in out.meta.items():
@@ -257,12 +269,16 @@ def _decode(jobs, fast, counts, bases, buf, rec_start, rec_len, rec_crc, slow) -
     return infos, sink
 
 
-def _decode_templates(views: _Views, P, L, fid, rec_ids, out: _Out) -> np.ndarray:
-    """Decode the records matching a verified template; return the others' ids (record order)."""
+def _match_templates(views: _Views, P, L) -> tuple[list[tuple], np.ndarray]:
+    """Find the records whose layout is a verified template.
+
+    Returns ``(matches, others)``: ``matches`` = ``(records, varying byte positions, value
+    offsets, template, steps)`` per (record length, header width, template); ``others`` = the
+    ids of all other records, in record order.
+    """
     u8 = views.u8
-    cand = rec_ids[L[rec_ids] > 16]
-    Pc = P[cand]
-    cand = cand[u8[Pc] == 0x09]
+    cand = np.flatnonzero(L > 16)
+    cand = cand[u8[P[cand]] == 0x09]
     Pc = P[cand]
     Lc = L[cand]
     b9 = u8[Pc + 9]
@@ -286,6 +302,7 @@ def _decode_templates(views: _Views, P, L, fid, rec_ids, out: _Out) -> np.ndarra
     step[has[w3]] = (b10[w3] & 0x7F) | ((b11[w3] & 0x7F) << 7) | (b12[w3] << 14)
     ok = (p_off > 0) & (Lc - p_off > 4)
     matched = np.zeros(len(cand), bool)
+    matches: list[tuple] = []
     key = Lc * 16 + p_off
     sel = np.flatnonzero(ok)
     if sel.size:
@@ -293,26 +310,40 @@ def _decode_templates(views: _Views, P, L, fid, rec_ids, out: _Out) -> np.ndarra
         keys = key[order]
         cuts = np.flatnonzero(keys[1:] != keys[:-1]) + 1
         for grp in np.split(order, cuts):
-            _match_group(views, cand, Pc, Lc, p_off, step, fid, grp, matched, out)
-    # a file_version event (no summary) gives nothing: skip it without a protobuf parse
+            for rows, plen, t in _match_group(views, Pc, Lc, p_off, grp):
+                matched[rows] = True
+                p = int(p_off[rows[0]])
+                varying = np.r_[1:9, 10:p, p + plen : p + plen + 4] if p > 9 else np.r_[1:9, p + plen : p + plen + 4]
+                matches.append((cand[rows], varying, Pc[rows] + p + plen, t, step[rows]))
     done = np.zeros(len(P), bool)
     done[cand[matched]] = True
-    rest = cand[~matched]
-    r = rest[L[rest] == 9 + len(_FILE_VERSION)]
-    if r.size:
-        same = (u8[P[r][:, None] + 9 + np.arange(len(_FILE_VERSION))] == _FILE_VERSION_U8).all(1)
-        done[r[same]] = True
-    return rec_ids[~done[rec_ids]]
+    return matches, np.flatnonzero(~done)
 
 
-def _match_group(views: _Views, cand, Pc, Lc, p_off, step, fid, grp, matched, out: _Out) -> None:
-    """Match one (record length, header width) group against the templates of its size."""
+def _general_records(views: _Views, P, L, others: np.ndarray) -> np.ndarray:
+    """``others`` less the file_version events (no summary: nothing to parse)."""
+    r = others[L[others] == 9 + len(_FILE_VERSION)]
+    if not r.size:
+        return others
+    u8 = views.u8
+    same = (u8[P[r]] == 0x09) & (u8[P[r][:, None] + 9 + np.arange(len(_FILE_VERSION))] == _FILE_VERSION_U8).all(1)
+    drop = np.zeros(len(P), bool)
+    drop[r[same]] = True
+    return others[~drop[others]]
+
+
+def _match_group(views: _Views, Pc, Lc, p_off, grp) -> list[tuple[np.ndarray, int, tuple]]:
+    """Match one (record length, header width) group against the templates of its size.
+
+    Returns ``(rows, prefix length, template)`` per template that matched some rows.
+    """
     p = int(p_off[grp[0]])
     rest = int(Lc[grp[0]]) - p
     rows = grp
     at = Pc[rows] + p
     words = None
     free = np.ones(len(rows), bool)
+    found = []
     tries = 0
     tried: set[int] = set()
     while True:
@@ -323,7 +354,7 @@ def _match_group(views: _Views, cand, Pc, Lc, p_off, step, fid, grp, matched, ou
             if not m.any():
                 continue
             free &= ~m
-            _emit(views, cand, Pc, step, fid, rows[m], at[m] + plen, t, out)
+            found.append((rows[m], plen, t))
         if not free.any() or tries >= _MAX_LEARN_TRIES or len(events._TEMPLATES) >= events._TEMPLATE_LIMIT:
             break
         first = int(np.flatnonzero(free)[0])
@@ -332,7 +363,10 @@ def _match_group(views: _Views, cand, Pc, Lc, p_off, step, fid, grp, matched, ou
         tried.add(first)
         tries += 1
         start = int(Pc[rows[first]])
-        payload = views.buf[start : start + int(Lc[rows[first]])]
+        end = start + int(Lc[rows[first]])
+        payload = views.buf[start:end]
+        if masked_crc32c(payload) != int(views.u32[end]):
+            continue  # learn only from intact records (this one is caught by the CRC check)
         try:
             ev = event_pb2.Event.FromString(payload)
         except DecodeError:
@@ -344,21 +378,53 @@ def _match_group(views: _Views, cand, Pc, Lc, p_off, step, fid, grp, matched, ou
         events._TEMPLATES[prefix] = template
         if template[4] not in events._SUFFIX_LENGTHS:
             events._SUFFIX_LENGTHS.insert(0, template[4])
-    matched[rows[~free]] = True
+    return found
 
 
-def _emit(views: _Views, cand, Pc, step, fid, rows, value_at, t, out: _Out) -> None:
+_DELTA_TABLES: dict[int, np.ndarray] = {}
+
+
+def _delta_table(d: int) -> np.ndarray:
+    """``table[v]`` = CRC-32C(v + (d-1) zero bytes) xor CRC-32C(d zero bytes).
+
+    CRC-32C is affine: for messages ``a``, ``b`` of equal length, ``crc(a) ^ crc(b)`` is the
+    zero-init CRC of ``a ^ b``, the xor of one such term per differing byte, and a byte's term
+    depends only on its value and its distance ``d`` from the end.
+    """
+    table = _DELTA_TABLES.get(d)
+    if table is None:
+        zeros = bytes(d - 1)
+        z = _crc(bytes(d))
+        table = _DELTA_TABLES[d] = np.array([_crc(bytes([v]) + zeros) ^ z for v in range(256)], np.uint32)
+    return table
+
+
+def _crc_by_delta(views: _Views, starts: np.ndarray, n: int, varying: np.ndarray) -> np.ndarray:
+    """CRC-32C of the ``n``-byte payloads at ``starts``, which may differ only at ``varying``.
+
+    Exact, not a shortcut: one payload's CRC is computed, and each other's follows from it and
+    its bytes at the varying positions (see :func:`_delta_table`); every byte elsewhere is
+    equal to the reference's because the template matched it.
+    """
+    u8 = views.u8
+    ref = int(starts[0])
+    acc = np.full(len(starts), _crc(views.buf[ref : ref + n]), np.uint32)
+    for j in varying.tolist():
+        acc ^= _delta_table(n - j)[u8[starts + j] ^ u8[ref + j]]
+    return acc
+
+
+def _emit(views: _Views, P, fid, recs, value_at, t, steps, out: _Out) -> None:
     tag, plugin, content, _, _ = t
-    recs = cand[rows]
     files = fid[recs]
     ufiles, first, inv = np.unique(files, return_index=True, return_inverse=True)
     sids = np.array([out.sid(f, tag) for f in ufiles.tolist()], np.int32)
     if plugin is not None:
         for s, r in zip(sids.tolist(), recs[first].tolist()):
             out.offer_meta(s, r, plugin, content)
-    wall = views.f64[Pc[rows] + 1]
+    wall = views.f64[P[recs] + 1]
     value = views.f32[value_at].astype(np.float64)
-    out.pieces.append((recs, sids[inv], step[rows], wall, value))
+    out.pieces.append((recs, sids[inv], steps, wall, value))
 
 
 def _decode_general(buf, P, L, fid, general: np.ndarray, out: _Out, jobs, fast, bases, S) -> None:

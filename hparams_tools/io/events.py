@@ -350,6 +350,8 @@ def _template_hit(
             if template is None or template[4] != k:
                 continue
             tag, plugin, content, suffix, _ = template
+            if not payload.endswith(suffix):  # verify before the tag is registered in this file
+                continue
             sid = local.get(tag)
             if sid is None:
                 sid = local[tag] = len(series)

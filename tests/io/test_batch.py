@@ -118,3 +118,42 @@ def test_batch_equals_per_file_reader(tmp_path, seed, monkeypatch):
         resumed.append((i, p, offsets[1] if len(offsets) > 1 else 0, 1))
     assert _view(_batch.parse_batch(resumed)) == _per_file(resumed)
     assert any(v["info"][3] for v in reference.values()), "damage was exercised"
+
+
+def test_every_flipped_byte_is_caught_like_the_per_file_reader(tmp_path):
+    """CRCs of template rows are derived from one row's CRC (CRC-32C is affine); a flip of any
+    byte of any record, in a file of templated scalars, must give the per-file reader's result."""
+    with EventWriter(tmp_path / "w") as w:
+        for step in range(6):
+            w.add_scalar("epoch_loss", 1.0 / (step + 1), step * 100, wall_time=1e9 + step)
+            w.add_scalar("epoch_accuracy", step / 10, step * 100, wall_time=1e9 + step)
+    good = w.path.read_bytes()
+    warm = [(0, str(w.path), 0, 1)]
+    _INDEX_TO_PATH.clear()
+    _INDEX_TO_PATH[0] = str(w.path)
+    _batch.parse_batch(warm)  # learn the templates, so later parses use the derived CRCs
+    assert events._TEMPLATES
+    for i in range(len(good)):
+        data = bytearray(good)
+        data[i] ^= 0x21
+        w.path.write_bytes(bytes(data))
+        assert _view(_batch.parse_batch(warm)) == _per_file(warm), f"flipped byte {i}"
+
+
+def test_same_prefix_other_metadata_is_not_taken_from_the_template(tmp_path, monkeypatch):
+    """A learnt template is only applied after its suffix (the metadata) matched: a tag written
+    with other metadata of the same size keeps its own plugin, in both readers."""
+    f32 = lambda x: rank0(types_pb2.DT_FLOAT, tensor_content=struct.pack("<f", x))  # noqa: E731
+    a = write_events(tmp_path / "events.out.tfevents.a", [scalar_event("m", s, tensor=f32(s), plugin="scalars") for s in range(3)])
+    b = write_events(tmp_path / "events.out.tfevents.b", [scalar_event("m", s, tensor=f32(s), plugin="scalarz") for s in range(3)])
+    jobs = [(0, str(a), 0, 1), (1, str(b), 0, 1)]
+    _INDEX_TO_PATH.clear()
+    _INDEX_TO_PATH.update({0: str(a), 1: str(b)})
+    events._TEMPLATES.clear()
+    monkeypatch.setattr(events, "_TEMPLATE_LIMIT", 0)
+    reference = _per_file(jobs)
+    assert reference[str(b)]["series"] == {"m": ("scalarz", b"")}
+    monkeypatch.setattr(events, "_TEMPLATE_LIMIT", 100_000)
+    _per_file(jobs[:1])  # learn the "scalars" layout only
+    assert _per_file(jobs) == reference
+    assert _view(_batch.parse_batch(jobs)) == reference
