@@ -6,17 +6,20 @@ most records are one-value scalar events whose bytes repeat a verified layout (s
 the 4 value bytes. Decoding them one by one in Python costs several times the protobuf
 parse itself; here a whole batch of files is decoded with array operations instead:
 
-1. each file is framed in one tight loop that also computes every record's data CRC-32C
-   (one C call per record); a file that does not end exactly on a record boundary (an
-   incomplete last record, a corrupt length) is handed to the per-file reader
-   (:func:`~hparams_tools.io.events.parse_file_into`), which reports the damage;
-2. all length and data CRCs of the batch are compared with the stored masked CRCs as
-   arrays; a file with any mismatch is also handed to the per-file reader;
-3. records are grouped by length and header layout; each group is compared byte for byte
-   (as a matrix) with the known templates of that length; matching rows are decoded by
-   slicing columns (wall_time, step, value). Unmatched records -- HParams infos, other
-   plugins, first records of a new layout -- are parsed with protobuf exactly as the
-   per-file reader does, and teach new templates.
+1. each file is framed in one tight loop (record starts and lengths only); a file that does
+   not end exactly on a record boundary (an incomplete last record, a corrupt length) is
+   handed to the per-file reader (:func:`~hparams_tools.io.events.parse_file_into`), which
+   reports the damage;
+2. records are grouped by length and header layout; each group is compared byte for byte
+   (as 8-byte words) with the known templates of that length, which gives the position of
+   every field of a matching record;
+3. every length CRC and every data CRC is checked: data CRCs of other records by one CRC-32C
+   call each, those of a template group exactly from one row's CRC and the bytes where rows
+   may differ (CRC-32C is affine; see :func:`_crc_by_delta`). A file with any mismatch is
+   handed to the per-file reader;
+4. matching rows are decoded by slicing columns (wall_time, step, value); the other records
+   -- HParams infos, other plugins, first records of a new layout -- are parsed with
+   protobuf exactly as the per-file reader does, and teach new templates.
 
 The output is what :func:`parse_file_into` would give for each file (the same series,
 the same first metadata per (file, tag), values in file then record order); a test

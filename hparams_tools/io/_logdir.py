@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._parallel import Job, parse_files
+from ._parallel import Job, cpu_times, parse_files
 from .records import Damage, is_event_file_name
 
 __all__ = ["LogdirState", "FileEntry"]
@@ -159,6 +159,7 @@ class LogdirState:
         Returns:
             Whether anything new was parsed (or damage changed).
         """
+        cpu_since = cpu_times()  # how idle the machine is during the scan decides the workers
         found = self._scan()
         if found is self._found_checked:
             # Same files as the last update: only their sizes can have changed.
@@ -203,7 +204,7 @@ class LogdirState:
         for run, idxs in self.runs.items():
             idxs.sort(key=lambda i: self.files[i].path)
         callback = progress(len(jobs), sum(j[3] for j in jobs)) if progress else None
-        result = parse_files(jobs, workers=workers, progress=callback)
+        result = parse_files(jobs, workers=workers, progress=callback, cpu_since=cpu_since)
         self._merge(result)
         self._remember_sizes(found)
         self.version += 1

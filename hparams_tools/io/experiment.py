@@ -286,8 +286,9 @@ def read_experiment(
     Args:
         logdir: The directory given to TensorBoard as ``--logdir``.
         progress: Show a progress bar (tqdm) while parsing.
-        workers: Processes used to parse; ``None`` uses the idle CPUs for big logdirs
-            (from 6,000 event files) and one process otherwise; ``1`` never starts workers.
+        workers: Processes used to parse; ``None`` forks a second process for big logdirs
+            (from 6,000 event files) when the machine has an idle CPU (measured while the
+            logdir is scanned), and uses one process otherwise; ``1`` never starts workers.
 
     Returns:
         The :class:`Experiment`.
