@@ -68,6 +68,7 @@ class LogdirState:
         self._found: list[tuple[str, str]] | None = None  # the last walk's event files
         self._found_checked: list[tuple[str, str]] | None = None  # ... as of the last update
         self._found_sizes: list[int] = []  # their sizes as parsed
+        self._damage: tuple[int, list[Damage]] | None = None  # (version, damage) cache
 
     # -- scanning -------------------------------------------------------------------------------
     def _list_dir(self, path: str, run: str, check: bool) -> tuple[list[tuple[str, str]], list[str]]:
@@ -257,7 +258,9 @@ class LogdirState:
     @property
     def damage(self) -> list[Damage]:
         """All damage found so far, by file then offset."""
-        return [d for entry in sorted(self.files, key=lambda e: e.path) for d in entry.damage]
+        if self._damage is None or self._damage[0] != self.version:
+            self._damage = (self.version, [d for e in sorted(self.files, key=lambda e: e.path) for d in e.damage])
+        return list(self._damage[1])
 
     def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """All value columns ``(series id, step, wall_time, value)`` in read order."""
