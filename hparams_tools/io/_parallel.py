@@ -183,7 +183,12 @@ def parse_files(
         big = sum(j[3] for j in jobs) >= PARALLEL_MIN_BYTES or len(jobs) >= PARALLEL_MIN_FILES
         workers = idle_workers(cpu_since) if big else 1
     workers = max(1, min(workers, len(jobs) or 1))
-    chunks = _chunks(jobs, min(len(jobs), 50))
+    # Up to 50 chunks (a moving progress bar, balanced processes), but at least ~300 files each:
+    # the batch decoder's array work per chunk pays off over many files.
+    n_chunks = min(50, len(jobs) // 300)
+    if workers > 1 and _can_fork():
+        n_chunks = max(n_chunks, min(len(jobs), 4 * workers))  # some for every process
+    chunks = _chunks(jobs, max(1, n_chunks))
     if workers == 1 or not _can_fork():
         for chunk in chunks:
             _take(result, _parse_chunk(chunk)[0], progress)
