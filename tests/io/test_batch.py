@@ -92,7 +92,7 @@ def _random_logdir(tmp_path, seed, n_files=12):
     garbage = tmp_path / "bad" / "events.out.tfevents.garbage"
     garbage.write_bytes(b"not an event file at all" * 5)
     notproto = tmp_path / "bad" / "events.out.tfevents.notproto"
-    notproto.write_bytes(frame_record(b"\xff\xff\xff") + paths[2].read_bytes())
+    notproto.write_bytes(frame_record(b"\xff\xff\xff") + frame_record(b"") + paths[2].read_bytes())
     (tmp_path / "bad" / "events.out.tfevents.empty").write_bytes(b"")
     paths += [bad, trunc, garbage, notproto, tmp_path / "bad" / "events.out.tfevents.empty"]
     return [(i, str(p), 0, 1) for i, p in enumerate(paths)]
