@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from typing import Any
 
-from ..errors import DamagedFileWarning, HParamsToolsError
+from ..errors import HParamsToolsError
 
 
 def _fraction(text: str) -> float:
@@ -39,17 +38,13 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 def run_analysis(args: argparse.Namespace, command: str) -> Any:
     """Read the logdir and analyse it; damaged records become one warning line each on stderr."""
     from ..analysis import analyze
-    from ..io.experiment import parse_value_mode, read_experiment
+    from ..io.experiment import parse_value_mode
+    from ._common import read_logdir
 
     parse_value_mode(args.value)
     if args.seed < 0:
         raise HParamsToolsError(f"--seed must be a non-negative integer, got {args.seed}")
     show = not args.quiet and sys.stderr.isatty()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DamagedFileWarning)
-        experiment = read_experiment(args.logdir, progress=show)
-    for damage in experiment.damage:
-        print(f"hparams-tools {command}: warning: {damage.path}: {damage.reason} at byte {damage.offset} (skipped)",
-              file=sys.stderr)
+    experiment = read_logdir(args.logdir, command, quiet=args.quiet)
     return analyze(experiment, target=args.target, goal=args.goal, value=args.value, seed=args.seed,
                    top=args.top, progress=show)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from pathlib import Path
 
-from ..errors import DamagedFileWarning, NoHParamsDataError, OutputError
+from ..errors import NoHParamsDataError, OutputError
+from ._common import read_logdir
 
 DESCRIPTION = """\
 Read a TensorBoard logdir (no TensorFlow needed) and write one row/object per HParams session:
@@ -56,7 +56,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``hparams-tools export``; returns the exit status (errors are raised, never sys.exit)."""
-    from ..io.experiment import parse_value_mode, read_experiment
+    from ..io.experiment import parse_value_mode
     from ..io.export import export, render, resolve_format
 
     # Validate everything cheap before reading the logdir.
@@ -69,15 +69,7 @@ def run(args: argparse.Namespace) -> int:
         if not parent.is_dir():
             raise OutputError(f"cannot write {args.output}: directory {parent} does not exist")
 
-    with warnings.catch_warnings():
-        # Damage is reported below from experiment.damage, one line each, instead of Python's format.
-        warnings.simplefilter("ignore", DamagedFileWarning)
-        experiment = read_experiment(args.logdir, progress=not args.quiet and sys.stderr.isatty())
-    for damage in experiment.damage:
-        print(
-            f"hparams-tools export: warning: {damage.path}: {damage.reason} at byte {damage.offset} (skipped)",
-            file=sys.stderr,
-        )
+    experiment = read_logdir(args.logdir, "export", quiet=args.quiet)
     if len(experiment.sessions) == 0:
         raise NoHParamsDataError(f"{args.logdir}: no HParams sessions found")
 

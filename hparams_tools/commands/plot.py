@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from pathlib import Path
 
-from ..errors import DamagedFileWarning, OutputError
+from ..errors import OutputError
+from ._common import read_logdir
 
 FORMATS = ("png", "svg", "pdf")
 
@@ -47,7 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``hparams-tools plot``; returns the exit status (errors are raised)."""
     from .._files import atomic_write
-    from ..io.experiment import parse_value_mode, read_experiment
+    from ..io.experiment import parse_value_mode
     from ..visualization import PLOT_KINDS
 
     out = Path(args.output)
@@ -59,9 +59,7 @@ def run(args: argparse.Namespace) -> int:
     parse_value_mode(args.value)
     if len(args.logdirs) > 1 and args.kind != "history":
         raise OutputError(f"plot {args.kind} takes one LOGDIR; only 'history' compares several")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DamagedFileWarning)
-        exps = [read_experiment(d, progress=not args.quiet and sys.stderr.isatty()) for d in args.logdirs]
+    exps = [read_logdir(d, "plot", quiet=args.quiet) for d in args.logdirs]
     fn = PLOT_KINDS[args.kind][0]
     opts = dict(target=args.target, goal=args.goal, value=args.value)
     if args.kind == "history":
