@@ -99,8 +99,12 @@ def main(argv: list[str] | None = None) -> int:
     others = {s: statistics.median(r["best"] for r in rows[s]) for s in args.strategies}
     winner = max(others, key=others.get)
     gap = 100 * (grid_best - others[winner])
-    print(f"\nbest non-grid strategy: {winner}, {gap:.1f} points below the grid's best "
-          f"(target: within 1 point using at most 1/3 of the epochs): {'MET' if gap <= 1.0 else 'NOT MET'}")
+    frac = statistics.median(r["epochs"] for r in rows[winner]) / grid_epochs
+    where = f"{abs(gap):.1f} points {'below' if gap > 0 else 'above'} the grid's best"
+    # the budget stops new trials at a third; the trial running then finishes, so it can overshoot
+    print(f"\nbest non-grid strategy: {winner}, {where} with {frac:.0%} of the grid's epochs.\n"
+          f"target: within 1 point: {'MET' if gap <= 1.0 else 'NOT MET'}; "
+          f"at most a third of the epochs: {'MET' if frac <= 1 / 3 + 1e-9 else 'NOT MET (overshoot of the last trial)'}")
     return 0
 
 
