@@ -16,7 +16,6 @@ import itertools
 import math
 import re
 import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
