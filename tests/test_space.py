@@ -101,3 +101,19 @@ def test_yaml_never_constructs_python_objects(tmp_path):
     evil.write_text("parameters: !!python/object/apply:os.system ['echo pwned']\n")
     with pytest.raises(SpaceFileError):
         load_space(evil)
+
+
+def test_the_space_example_in_the_sweeps_help_is_valid():
+    """`python -m training.sweep --help` shows a space file; it must be one the parser accepts."""
+    from training.sweep import EPILOG  # no TensorFlow import at module level
+
+    lines = EPILOG.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("space file")) + 1
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("  ") or line.strip().startswith("The model reads"):
+            break
+        block.append(line[2:])
+    space = parse_space(yaml.safe_load("\n".join(block)), source="--help example")
+    assert {"learning_rate", "epochs", "batch_size", "optimizer", "dropout"} <= set(space.parameters)
+    assert space.options.get("folds") == 3
