@@ -25,6 +25,8 @@ from typing import Callable
 import numpy as np
 
 from ._parallel import Job, cpu_times, parse_files
+from ._templates import ParseContext
+from .events import SeriesEntry
 from .records import Damage, is_event_file_name
 
 __all__ = ["LogdirState", "FileEntry"]
@@ -51,6 +53,8 @@ class LogdirState:
 
     def __init__(self, logdir: Path) -> None:
         self.logdir = logdir
+        #: Verified templates and work counters, kept across updates (and full re-reads).
+        self.context = ParseContext()
         self._reset()
 
     def _reset(self) -> None:
@@ -59,9 +63,9 @@ class LogdirState:
         self.runs: dict[str, list[int]] = {}
         # path -> (listed at, subdirectories as (path, run), event file paths)
         self._dirs: dict[str, tuple[int, list[tuple[str, str]], list[str]]] = {}
-        # series[i] = (file_index, tag, plugin, content); plugin None until the tag's first
-        # metadata in that file has been seen (hparams contents are decoded objects).
-        self.series: list[tuple[int, str, str | None, object]] = []
+        # plugin None until the tag's first metadata in that file has been seen (hparams
+        # contents are decoded objects).
+        self.series: list[SeriesEntry] = []
         self.series_index: dict[tuple[int, str], int] = {}
         self.segments: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.version = 0  # bumped whenever anything new was parsed
@@ -205,7 +209,7 @@ class LogdirState:
         for run, idxs in self.runs.items():
             idxs.sort(key=lambda i: self.files[i].path)
         callback = progress(len(jobs), sum(j[3] for j in jobs)) if progress else None
-        result = parse_files(jobs, workers=workers, progress=callback, cpu_since=cpu_since)
+        result = parse_files(jobs, workers=workers, progress=callback, cpu_since=cpu_since, context=self.context)
         self._merge(result)
         self._remember_sizes(found)
         self.version += 1
@@ -239,16 +243,16 @@ class LogdirState:
                 self.segments.append((sid, step, wall, value))
             return
         if not self.series_index:
-            self.series_index = {(f, t): i for i, (f, t, _, _) in enumerate(self.series)}
+            self.series_index = {(e.file, e.tag): i for i, e in enumerate(self.series)}
         remap = np.empty(len(result.series), dtype=np.int32)
-        for i, (file_index, tag, plugin, content) in enumerate(result.series):
-            key = (file_index, tag)
+        for i, entry in enumerate(result.series):
+            key = (entry.file, entry.tag)
             gid = self.series_index.get(key)
             if gid is None:
                 gid = self.series_index[key] = len(self.series)
-                self.series.append((file_index, tag, plugin, content))
-            elif self.series[gid][2] is None and plugin is not None:
-                self.series[gid] = (file_index, tag, plugin, content)
+                self.series.append(entry)
+            elif self.series[gid].plugin is None and entry.plugin is not None:
+                self.series[gid] = entry
             remap[i] = gid
         sid, step, wall, value = result.columns()
         if len(sid):

@@ -45,7 +45,6 @@ from .events import (
     ExperimentInfo,
     SessionEnd,
     SessionStart,
-    decode_hparams_content,
 )
 
 __all__ = ["Model", "build_model", "parse_objective"]
@@ -166,31 +165,26 @@ def infer_hparam_infos(starts: list[SessionStart]) -> dict[str, HParamInfo]:
     return {info.name: info for _, info in infos}
 
 
-def _decoded(content: object) -> object:
-    # parse_file_into decodes hparams contents; bytes would only come from older state
-    return decode_hparams_content(content) if isinstance(content, bytes) else content
-
-
 def _decode_infos(
-    run_names: list[str], run_meta: dict[str, dict[str, tuple[str, bytes]]]
+    run_names: list[str], run_meta: dict[str, dict[str, tuple[str, object]]]
 ) -> tuple[dict[str, SessionStart], dict[str, SessionEnd], ExperimentInfo | None]:
-    """Session start/end infos per run and the first declared experiment (runs in name order)."""
+    """Session start/end infos per run and the first declared experiment (runs in name order).
+
+    Contents were decoded (and unusable ones reported as damage) by the parser: an entry that
+    is not of its tag's kind is not a session here.
+    """
     starts: dict[str, SessionStart] = {}
     ends: dict[str, SessionEnd] = {}
     experiment: ExperimentInfo | None = None
     for run in run_names:
         meta = run_meta[run]
-        for tag, target in ((SESSION_START_TAG, starts), (SESSION_END_TAG, ends)):
+        for tag, target, kind in ((SESSION_START_TAG, starts, SessionStart), (SESSION_END_TAG, ends, SessionEnd)):
             m = meta.get(tag)
-            if m is not None and m[0] == HPARAMS_PLUGIN:
-                decoded = _decoded(m[1])
-                if isinstance(decoded, (SessionStart, SessionEnd)):
-                    target[run] = decoded
+            if m is not None and m[0] == HPARAMS_PLUGIN and isinstance(m[1], kind):
+                target[run] = m[1]
         m = meta.get(EXPERIMENT_TAG)
-        if experiment is None and m is not None and m[0] == HPARAMS_PLUGIN:
-            decoded = _decoded(m[1])
-            if isinstance(decoded, ExperimentInfo):
-                experiment = decoded
+        if experiment is None and m is not None and m[0] == HPARAMS_PLUGIN and isinstance(m[1], ExperimentInfo):
+            experiment = m[1]
     return starts, ends, experiment
 
 
@@ -201,7 +195,7 @@ def build_model(state: LogdirState) -> Model:
     # Each file's series in first-appearance order.
     series_of_file: list[list[int]] = [[] for _ in state.files]
     for gid, entry in enumerate(series):
-        series_of_file[entry[0]].append(gid)
+        series_of_file[entry.file].append(gid)
     run_names = sorted(state.runs)
     model.n_runs = len(run_names)
     # First metadata of each tag in each run (files in name order) and, per run and tag, the
@@ -213,10 +207,10 @@ def build_model(state: LogdirState) -> Model:
         by_tag: dict[str, list[int]] = {}
         for f in state.runs[run]:  # kept in name order by LogdirState
             for gid in series_of_file[f]:
-                _, tag, plugin, content = series[gid]
-                if plugin is not None and tag not in meta:
-                    meta[tag] = (plugin, content)
-                by_tag.setdefault(tag, []).append(gid)
+                entry = series[gid]
+                if entry.plugin is not None and entry.tag not in meta:
+                    meta[entry.tag] = (entry.plugin, entry.content)
+                by_tag.setdefault(entry.tag, []).append(gid)
         run_meta[run] = meta
         run_tags[run] = by_tag
 

@@ -10,6 +10,7 @@ Example::
     exp.table()                  # all of it joined, one row per session
     exp.group_table()            # count, mean and std per group (repeats, CV folds)
     exp.scalars                  # every value of every metric (long table)
+    exp.metric_steps("validation/epoch_loss")  # one metric's values per session and step
     exp.reload()                 # a live sweep: parse only what was appended
 
 The rules (sessions, groups, declared or inferred experiment, metric names,
@@ -19,6 +20,7 @@ last values, statuses) are TensorBoard's; see :mod:`hparams_tools.io._semantics`
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import os
 import re
@@ -29,11 +31,19 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from ..errors import DamagedFileWarning, EventFileError, HParamsToolsError, LogdirError, NoHParamsDataError
+from ..errors import (
+    DamagedFileWarning,
+    EventFileError,
+    HParamsToolsError,
+    LogdirError,
+    NoHParamsDataError,
+    UnknownMetricError,
+)
 from . import frames
 from ._logdir import LogdirState
 from ._model import Discrete, HParamInfo, Interval, MetricInfo
 from ._semantics import Model, build_model
+from ._templates import ParseStats
 from .records import Damage
 
 __all__ = [
@@ -219,6 +229,11 @@ class Experiment:
     def damage(self) -> list[Damage]:
         return self._state.damage
 
+    @property
+    def parse_stats(self) -> ParseStats:
+        """Records, bytes and files parsed so far by this experiment's reads (a copy)."""
+        return dataclasses.replace(self._state.context.stats)
+
     # -- tables -----------------------------------------------------------------------------------
     def _cached(self, key: object, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         frame = self._cache.get(key)
@@ -260,6 +275,34 @@ class Experiment:
             Index ``session``; one float64 column per :attr:`metric_infos` name.
         """
         return frames.metrics_frame(self._model, self._values(value))
+
+    def metric_steps(self, name: str) -> pd.DataFrame:
+        """Every logged value of one metric, per session (what learning curves draw).
+
+        Args:
+            name: A metric's column name (:attr:`MetricInfo.name`, as in :meth:`metrics`). A
+                ``"<group>/<tag>"`` name that :attr:`metric_infos` does not list (a declared
+                experiment leaving out a logged metric) is looked up among the sessions' scalars,
+                splitting it into group and tag at each ``/`` (shortest group first).
+
+        Returns:
+            Columns ``session`` (categorical), ``step``, ``wall_time``, ``value``; rows sorted by
+            session, then in read order. Sessions that did not log the metric have no rows.
+
+        Raises:
+            UnknownMetricError: no session logged a metric of that name.
+        """
+        model = self._model
+        pairs = [(m.group, m.tag) for m in model.metric_infos if m.name == name]
+        if not pairs:
+            parts = name.split("/")
+            pairs = [("/".join(parts[:i]), "/".join(parts[i:])) for i in range(len(parts))]
+        for group, tag in pairs:
+            frame = frames.metric_steps_frame(model, group, tag)
+            if len(frame) or any(m.name == name for m in model.metric_infos):
+                return frame
+        known = ", ".join(m.name for m in model.metric_infos[:10]) or "none"
+        raise UnknownMetricError(f"no session logged a metric named {name!r}; metrics: {known}")
 
     def table(self, value: str = "last") -> pd.DataFrame:
         """Session info, hparams and metrics joined (colliding names prefixed ``metric:`` / ``hparam:``)."""

@@ -23,6 +23,7 @@ __all__ = [
     "joined_frame",
     "group_frame",
     "metric_values",
+    "metric_steps_frame",
 ]
 
 
@@ -197,3 +198,31 @@ def group_frame(model: Model, values: np.ndarray) -> pd.DataFrame:
         data[m.name] = mean
         data[f"{m.name}:std"] = std
     return pd.DataFrame(data, index=pd.Index(groups, name="group", dtype=object))
+
+
+def metric_steps_frame(model: Model, group: str, tag: str) -> pd.DataFrame:
+    """Every value of metric ``(group, tag)`` per session: session, step, wall_time, value.
+
+    Rows are sorted by session, then in read order (TensorBoard's: files in name order, records
+    in file order); a session that never logged the metric has no rows.
+    """
+    sess = model.series_session
+    rows = [
+        r
+        for r in range(len(model.series_run))
+        if sess[r] >= 0 and model.series_group[r] == group and model.series_tag[r] == tag
+    ]
+    rows.sort(key=lambda r: int(sess[r]))
+    starts = model.series_start[rows] if rows else np.zeros(0, np.int64)
+    stops = model.series_stop[rows] if rows else np.zeros(0, np.int64)
+    counts = stops - starts
+    idx = np.concatenate([np.arange(a, b) for a, b in zip(starts.tolist(), stops.tolist())]) if rows else np.zeros(0, np.int64)
+    codes = np.repeat(np.asarray([sess[r] for r in rows], np.int32), counts)
+    return pd.DataFrame(
+        {
+            "session": pd.Categorical.from_codes(codes, categories=pd.Index(model.sessions, dtype=object)),
+            "step": model.step[idx],
+            "wall_time": model.wall[idx],
+            "value": model.value[idx],
+        }
+    )

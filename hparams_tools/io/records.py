@@ -30,13 +30,16 @@ __all__ = [
     "Damage",
     "RecordBatch",
     "masked_crc32c",
+    "crc32c",
     "read_records",
     "read_file_records",
     "read_file_bytes",
     "is_event_file_name",
 ]
 
-_crc = _crc32c.crc32c
+#: Plain CRC-32C (Castagnoli) of bytes; :func:`masked_crc32c` is what TFRecords store.
+crc32c = _crc32c.crc32c
+_crc = crc32c
 _HEADER = 12  # uint64 length + uint32 masked crc of the length
 _FOOTER = 4  # uint32 masked crc of the data
 _unpack_q = struct.Struct("<Q").unpack_from
@@ -238,8 +241,12 @@ def read_file_records(path: str | os.PathLike[str], offset: int = 0) -> tuple[Re
     return read_records(data, 0, path=spath, base=offset), offset + len(data)
 
 
-def read_file_bytes(path: str, offset: int = 0) -> bytes:
-    """Return a file's bytes from ``offset`` to its current end (raises ``OSError``)."""
+def read_file_bytes(path: str, offset: int = 0, *, limit: int | None = None) -> bytes | None:
+    """Return a file's bytes from ``offset`` to its current end (raises ``OSError``).
+
+    With ``limit``, a file holding more than ``limit`` bytes from ``offset`` is not read and
+    ``None`` is returned (the caller streams it instead).
+    """
     # os-level reads: a sweep has tens of thousands of small files, and io.open's buffered
     # file object costs about as much as reading one of them.
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
@@ -249,6 +256,8 @@ def read_file_bytes(path: str, offset: int = 0) -> bytes:
         # Ask for the size fstat gives plus one byte: a small file is then read in one call into a
         # buffer of its size (a fixed 1 MB request costs an allocation and a release per file).
         want = max(os.fstat(fd).st_size - offset, 0) + 1
+        if limit is not None and want > limit + 1:
+            return None
         chunks = []
         while True:
             chunk = os.read(fd, want)

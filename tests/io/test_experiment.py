@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from hparams_tools import read_experiment
-from hparams_tools.errors import HParamsToolsError, LogdirError, NoHParamsDataError
+from hparams_tools.errors import HParamsToolsError, LogdirError, NoHParamsDataError, UnknownMetricError
 from hparams_tools.io.experiment import Discrete, HParamInfo, Interval, MetricInfo, parse_value_mode
 from hparams_tools.io.writer import EventWriter, write_experiment, write_session
 
@@ -228,3 +228,26 @@ def test_damage_is_reported_with_a_warning(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the same damage is not warned about twice
         exp.reload()
+
+
+def test_metric_steps_is_every_value_of_one_metric_per_session(sweep):
+    """metric_steps equals the matching rows of the long scalars table, sorted by session."""
+    exp = read_experiment(sweep)
+    name = exp.metric_infos[0].name
+    got = exp.metric_steps(name)
+    m = exp.metric_infos[0]
+    s = exp.scalars
+    want = s[(s["group"] == m.group) & (s["tag"] == m.tag)][["session", "step", "wall_time", "value"]]
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True), check_categorical=False)
+    assert list(got["session"].astype(str)) == sorted(got["session"].astype(str))
+    assert len(got) > len(exp.sessions)  # several steps per session
+
+
+def test_metric_steps_unknown_and_undeclared_metrics(tmp_path):
+    write_experiment(tmp_path, ["lr"], [("validation", "acc")])
+    write_session(tmp_path / "r0", {"lr": 0.1}, scalars={"validation": {"acc": [0.5, 0.75]}, "train": {"loss": [2.0]}})
+    exp = read_experiment(tmp_path)
+    assert exp.metric_steps("validation/acc")["value"].tolist() == [0.5, 0.75]
+    assert exp.metric_steps("train/loss")["value"].tolist() == [2.0]  # logged, not declared
+    with pytest.raises(UnknownMetricError, match="nope"):
+        exp.metric_steps("nope")
