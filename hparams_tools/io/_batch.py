@@ -48,14 +48,12 @@ from .events import (
     summary_values,
     value_of,
 )
-from .records import Damage, crc32c, masked_crc32c, read_file_bytes
+from .records import Damage, crc32c, delta_table, mask_crcs, masked_crc32c, read_file_bytes
 
-__all__ = ["parse_batch", "delta_table", "BATCH_MAX_FILE"]
+__all__ = ["parse_batch", "BATCH_MAX_FILE"]
 
 
 _unpack_q = struct.Struct("<Q").unpack_from
-_MASK_DELTA = np.uint64(0xA282EAD8)
-_U32 = np.uint64(0xFFFFFFFF)
 _FILE_VERSION = b"\x1a\x0dbrain.Event:2"  # field 3 (file_version) = "brain.Event:2", no summary
 _FILE_VERSION_U8 = np.frombuffer(_FILE_VERSION, np.uint8)
 _MAX_LEARN_TRIES = 4  # per (length, layout) group and batch
@@ -74,11 +72,6 @@ class _Views:
         self.f32 = np.ndarray((max(n - 3, 0),), "<f4", buffer=buf, strides=(1,))
         self.u64 = np.ndarray((max(n - 7, 0),), "<u8", buffer=buf, strides=(1,))
         self.f64 = np.ndarray((max(n - 7, 0),), "<f8", buffer=buf, strides=(1,))
-
-
-def _mask(c: np.ndarray) -> np.ndarray:
-    c = c.astype(np.uint64)
-    return ((((c >> np.uint64(15)) | (c << np.uint64(17))) & _U32) + _MASK_DELTA) & _U32
 
 
 class _Match(NamedTuple):
@@ -281,7 +274,7 @@ def _crc_failures(views: _Views, recs: _Records, matches: list[_Match], others: 
     stored = views.u32[recs.payload + recs.length]
     for m in matches:
         n = int(recs.length[m.records[0]])
-        bad[m.records] |= _mask(_crc_by_delta(views, recs.payload[m.records], n, m.varying)) != stored[m.records]
+        bad[m.records] |= mask_crcs(_crc_by_delta(views, recs.payload[m.records], n, m.varying)) != stored[m.records]
     if others.size:
         b = views.buf
         c = np.fromiter(
@@ -289,7 +282,7 @@ def _crc_failures(views: _Views, recs: _Records, matches: list[_Match], others: 
             np.uint32,
             others.size,
         )
-        bad[others] |= _mask(c) != stored[others]
+        bad[others] |= mask_crcs(c) != stored[others]
     return bad
 
 
@@ -403,25 +396,6 @@ def _match_group(
             break
         templates.learn(*learnt)
     return found
-
-
-_DELTA_TABLES: dict[int, np.ndarray] = {}
-
-
-def delta_table(d: int) -> np.ndarray:
-    """``table[v]`` = CRC-32C(v + (d-1) zero bytes) xor CRC-32C(d zero bytes).
-
-    CRC-32C is affine: for messages ``a``, ``b`` of equal length, ``crc(a) ^ crc(b)`` is the
-    zero-init CRC of ``a ^ b``, the xor of one such term per differing byte, and a byte's term
-    depends only on its value and its distance ``d`` from the end. (A memo of a pure function:
-    the only module-level cache here, safe to share.)
-    """
-    table = _DELTA_TABLES.get(d)
-    if table is None:
-        zeros = bytes(d - 1)
-        z = crc32c(bytes(d))
-        table = _DELTA_TABLES[d] = np.array([crc32c(bytes([v]) + zeros) ^ z for v in range(256)], np.uint32)
-    return table
 
 
 def _crc_by_delta(views: _Views, starts: np.ndarray, n: int, varying: np.ndarray) -> np.ndarray:

@@ -34,7 +34,7 @@ from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 
 from ._model import Discrete, HParamInfo, Interval, MetricInfo
 from ._templates import SCALARS_PLUGIN, ParseContext, TemplateCache, learn_template, read_varint
-from .records import Damage, read_file_records
+from .records import Damage, scan_file
 
 __all__ = [
     "Scalar",
@@ -351,8 +351,7 @@ def parse_file_into(
     """
     context = context or ParseContext()
     templates = context.templates
-    batch, size = read_file_records(path, offset)
-    info = FileInfo(path, batch.end, size, len(batch.payloads), batch.damage)
+    info = FileInfo(path, offset, offset, 0, [])
     series = sink.series
     first_series = len(series)
     sid_append = sink.sid.append
@@ -369,64 +368,68 @@ def parse_file_into(
     unpack_d = _unpack_d_from
     ks = templates.suffix_lengths
     k0 = ks[0] if ks else 0
-    for i, payload in enumerate(batch.payloads):
-        # -- fast path: b"\x09" wall(8) [b"\x10" varint step] summary(... value(4) suffix)
-        step, p = event_header(payload)
-        if p >= 0:
-            n = len(payload)
-            at = n - 4 - k0
-            hit = by_key.get(payload[p:at]) if at > p else None
-            # the entry must be for this suffix length and the suffix must match byte for byte
-            if hit is None or hit.suffix_len != k0 or not payload.endswith(hit.suffix):
-                hit, at = _template_hit(payload, p, file_index, templates, by_key, local, meta_seen, series)
+    for batch in scan_file(path, offset):  # window by window: memory bounded by the largest record
+        info.damage.extend(batch.damage)
+        info.n_records += len(batch.payloads)
+        info.end, info.size = batch.end, batch.size
+        for i, payload in enumerate(batch.payloads):
+            # -- fast path: b"\x09" wall(8) [b"\x10" varint step] summary(... value(4) suffix)
+            step, p = event_header(payload)
+            if p >= 0:
+                n = len(payload)
+                at = n - 4 - k0
+                hit = by_key.get(payload[p:at]) if at > p else None
+                # the entry must be for this suffix length and the suffix must match byte for byte
+                if hit is None or hit.suffix_len != k0 or not payload.endswith(hit.suffix):
+                    hit, at = _template_hit(payload, p, file_index, templates, by_key, local, meta_seen, series)
+                    if hit is not None:
+                        k0 = n - 4 - at
                 if hit is not None:
-                    k0 = n - 4 - at
-            if hit is not None:
-                sid_append(hit.sid)
+                    sid_append(hit.sid)
+                    step_append(step)
+                    wall_append(unpack_d(payload, 1)[0])
+                    value_append(unpack_f_from(payload, at)[0])
+                    continue
+            # -- general path
+            try:
+                ev = from_string(payload)
+            except DecodeError:
+                info.damage.append(Damage(path, batch.offsets[i], "record is not an Event proto; skipped"))
+                continue
+            step = ev.step
+            wall = ev.wall_time
+            for tag, kind, v in summary_values(ev):
+                sid = local.get(tag)
+                if sid is None:
+                    tag = intern(tag)  # one string object per tag name, not one per file
+                    sid = local[tag] = len(series)
+                    series.append(SeriesEntry(file_index, tag, None, b""))
+                if tag not in meta_seen:
+                    if kind == "simple_value":
+                        meta_seen.add(tag)
+                        series[sid] = SeriesEntry(file_index, tag, SCALARS_PLUGIN, b"")
+                    elif v.HasField("metadata"):
+                        meta_seen.add(tag)
+                        pd = v.metadata.plugin_data
+                        series[sid] = SeriesEntry(file_index, tag, pd.plugin_name, pd.content)
+                        meta_offset[sid] = batch.offsets[i]
+                val = value_of_(v, kind)
+                if val is None:
+                    continue
+                sid_append(sid)
                 step_append(step)
-                wall_append(unpack_d(payload, 1)[0])
-                value_append(unpack_f_from(payload, at)[0])
-                continue
-        # -- general path
-        try:
-            ev = from_string(payload)
-        except DecodeError:
-            info.damage.append(Damage(path, batch.offsets[i], "record is not an Event proto; skipped"))
-            continue
-        step = ev.step
-        wall = ev.wall_time
-        for tag, kind, v in summary_values(ev):
-            sid = local.get(tag)
-            if sid is None:
-                tag = intern(tag)  # one string object per tag name, not one per file
-                sid = local[tag] = len(series)
-                series.append(SeriesEntry(file_index, tag, None, b""))
-            if tag not in meta_seen:
-                if kind == "simple_value":
-                    meta_seen.add(tag)
-                    series[sid] = SeriesEntry(file_index, tag, SCALARS_PLUGIN, b"")
-                elif v.HasField("metadata"):
-                    meta_seen.add(tag)
-                    pd = v.metadata.plugin_data
-                    series[sid] = SeriesEntry(file_index, tag, pd.plugin_name, pd.content)
-                    meta_offset[sid] = batch.offsets[i]
-            val = value_of_(v, kind)
-            if val is None:
-                continue
-            sid_append(sid)
-            step_append(step)
-            wall_append(wall)
-            value_append(val)
-        if p >= 0 and not templates.full:
-            learnt = learn_template(ev, payload, p)
-            if learnt is not None:
-                templates.learn(*learnt)
+                wall_append(wall)
+                value_append(val)
+            if p >= 0 and not templates.full:
+                learnt = learn_template(ev, payload, p)
+                if learnt is not None:
+                    templates.learn(*learnt)
     # Decode HParams infos here (in the worker, when parsing in parallel) rather than later.
     decode_series_hparams(series, first_series, info.damage, lambda sid: (path, meta_offset.get(sid, offset)))
     info.damage.sort(key=lambda d: d.offset)
     stats = context.stats
     stats.records += info.n_records
-    stats.bytes += size - offset
+    stats.bytes += info.size - offset
     stats.files += 1
     return info
 
