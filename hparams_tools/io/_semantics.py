@@ -14,6 +14,8 @@ Follows ``tensorboard/plugins/hparams/backend_context.py`` and
 * inferred metrics are the ``(group, tag)`` of every scalar ``(run, tag)`` whose run
   is at or below a session (longest matching session; ``group`` = run path
   relative to it), sorted by ``(tag, group)``; none when no hparam was inferred;
+* a metric is its ``(group, tag)``; its column name is ``<group>/<tag>`` unless two
+  metrics flatten to the same name (:func:`~hparams_tools.io._model.name_metrics`);
 * an hparam value that is NaN or +-inf is unset in its session (TensorBoard's session groups
   skip values ``MessageToJson`` cannot write), but still counts when inferring the
   hparam's type and interval;
@@ -35,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._logdir import LogdirState
-from ._model import Discrete, HParamInfo, Interval, MetricInfo
+from ._model import Discrete, HParamInfo, Interval, MetricInfo, name_metrics
 from .events import (
     EXPERIMENT_TAG,
     HPARAMS_PLUGIN,
@@ -82,6 +84,7 @@ class Model:
     metric_series: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int64))
     n_runs: int = 0
     n_scalar_runs: int = 0
+    experiment_conflict: str = ""  # one line when runs declare different experiments
     n_records: int = 0
 
 
@@ -167,15 +170,17 @@ def infer_hparam_infos(starts: list[SessionStart]) -> dict[str, HParamInfo]:
 
 def _decode_infos(
     run_names: list[str], run_meta: dict[str, dict[str, tuple[str, object]]]
-) -> tuple[dict[str, SessionStart], dict[str, SessionEnd], ExperimentInfo | None]:
+) -> tuple[dict[str, SessionStart], dict[str, SessionEnd], ExperimentInfo | None, str]:
     """Session start/end infos per run and the first declared experiment (runs in name order).
 
     Contents were decoded (and unusable ones reported as damage) by the parser: an entry that
-    is not of its tag's kind is not a session here.
+    is not of its tag's kind is not a session here. The last item returned is a one-line note
+    when runs declare different experiments (``""`` otherwise).
     """
     starts: dict[str, SessionStart] = {}
     ends: dict[str, SessionEnd] = {}
     experiment: ExperimentInfo | None = None
+    declared: dict[str, ExperimentInfo] = {}
     for run in run_names:
         meta = run_meta[run]
         for tag, target, kind in ((SESSION_START_TAG, starts, SessionStart), (SESSION_END_TAG, ends, SessionEnd)):
@@ -183,9 +188,24 @@ def _decode_infos(
             if m is not None and m[0] == HPARAMS_PLUGIN and isinstance(m[1], kind):
                 target[run] = m[1]
         m = meta.get(EXPERIMENT_TAG)
-        if experiment is None and m is not None and m[0] == HPARAMS_PLUGIN and isinstance(m[1], ExperimentInfo):
-            experiment = m[1]
-    return starts, ends, experiment
+        if m is not None and m[0] == HPARAMS_PLUGIN and isinstance(m[1], ExperimentInfo):
+            declared[run] = m[1]
+            if experiment is None:
+                experiment = m[1]
+    return starts, ends, experiment, _conflict_note(declared)
+
+
+def _conflict_note(declared: dict[str, ExperimentInfo]) -> str:
+    """One line when runs declare different experiments (creation times aside), else ``""``."""
+    distinct = {(x.description, x.hparam_infos, x.metric_infos) for x in declared.values()}
+    if len(distinct) < 2:
+        return ""
+    first = next(iter(declared))
+    return (
+        f"{len(declared)} runs declare {len(distinct)} different experiments; using the one of run "
+        f"{first!r} (the first by name). TensorBoard uses whichever run it happens to meet first, "
+        "which can change between starts"
+    )
 
 
 def build_model(state: LogdirState) -> Model:
@@ -215,7 +235,7 @@ def build_model(state: LogdirState) -> Model:
         run_tags[run] = by_tag
 
     # Sessions.
-    starts, ends, experiment = _decode_infos(run_names, run_meta)
+    starts, ends, experiment, model.experiment_conflict = _decode_infos(run_names, run_meta)
     session_names = sorted(starts)
     session_set = set(session_names)
     session_pos = {s: i for i, s in enumerate(session_names)}
@@ -309,6 +329,7 @@ def build_model(state: LogdirState) -> Model:
                 {(model.series_tag[r], model.series_group[r]) for r in range(n_series) if series_session[r] >= 0}
             )
             model.metric_infos = [MetricInfo(group, tag) for tag, group in names]
+    model.metric_infos = name_metrics(model.metric_infos)
     model.objective = parse_objective(model.description)
 
     # Which series holds each session's metric.

@@ -34,6 +34,7 @@ import pandas as pd
 from ..errors import (
     DamagedFileWarning,
     EventFileError,
+    ExperimentConflictWarning,
     HParamsToolsError,
     LogdirError,
     NoHParamsDataError,
@@ -132,6 +133,7 @@ class Experiment:
         self._model = Model()
         self._cache: dict[object, pd.DataFrame] = {}
         self._warned: set[Damage] = set()
+        self._warned_conflict = ""
 
     # -- reading ---------------------------------------------------------------------------------
     def _progress_factory(self) -> Callable[[int, int], Callable[[int], None] | None] | None:
@@ -168,6 +170,9 @@ class Experiment:
                 self._cache.clear()
         self._warn_damage()
         model = self._model
+        if model.experiment_conflict and model.experiment_conflict != self._warned_conflict:
+            warnings.warn(model.experiment_conflict, ExperimentConflictWarning, stacklevel=3)
+            self._warned_conflict = model.experiment_conflict
         if not model.sessions and not model.declared:
             if self.damage and not any(e.records for e in self._state.files):
                 bad = sorted({d.path for d in self.damage})
