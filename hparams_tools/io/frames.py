@@ -21,6 +21,7 @@ __all__ = [
     "scalars_frame",
     "metrics_frame",
     "joined_frame",
+    "unique_columns",
     "group_frame",
     "metric_values",
     "metric_steps_frame",
@@ -155,20 +156,35 @@ def metrics_frame(model: Model, values: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(values, index=_index(model), columns=columns, dtype=np.float64)
 
 
+def unique_columns(names: list[str], taken: set[str], prefix: str) -> list[str]:
+    """The one rule for column names in joined tables: a name already taken gets ``<prefix>:``.
+
+    ``taken`` holds the names to its left (and ``session``, the index that exports turn into a
+    column); it is updated with the names returned.
+    """
+    out = []
+    for name in names:
+        while name in taken:
+            name = f"{prefix}:{name}"
+        taken.add(name)
+        out.append(name)
+    return out
+
+
 def joined_frame(sessions: pd.DataFrame, hparams: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
     """Session info, then hparams, then metrics.
 
-    A metric named like a session column or an hparam is prefixed ``metric:``; an hparam named
-    like a session column is prefixed ``hparam:``, so column names stay unique.
+    Column names follow :func:`unique_columns`: an hparam named like the index (``session``) or
+    a session column (``group``, ``status``...) is prefixed ``hparam:``; a metric named like any
+    of those or like an hparam is prefixed ``metric:``. Names stay unique, so CSV headers and the
+    exported ``session`` column never clash.
     """
-    taken = set(sessions.columns)
+    taken = {str(sessions.index.name or "session"), *map(str, sessions.columns)}
     hp = hparams.copy()
-    # an hparam named like a session column (e.g. "status") would duplicate a column name
-    hp.columns = pd.Index([f"hparam:{c}" if c in taken else c for c in hp.columns], dtype=object)
-    taken.update(hp.columns)
-    taken.update(hparams.columns)
+    hp.columns = pd.Index(unique_columns([str(c) for c in hp.columns], taken, "hparam"), dtype=object)
+    taken.update(map(str, hparams.columns))  # a metric named like an hparam is prefixed even then
     met = metrics.copy()
-    met.columns = pd.Index([f"metric:{c}" if c in taken else c for c in met.columns], dtype=object)
+    met.columns = pd.Index(unique_columns([str(c) for c in met.columns], taken, "metric"), dtype=object)
     return pd.concat([sessions, hp, met], axis=1)
 
 
@@ -184,7 +200,9 @@ def group_frame(model: Model, values: np.ndarray) -> pd.DataFrame:
     present = model.metric_series >= 0
     data: dict[str, np.ndarray] = {"count": np.bincount(codes, minlength=len(groups)).astype(np.int64)}
     n_groups = len(groups)
-    for j, m in enumerate(model.metric_infos):
+    taken = {"group", "count"}
+    names = unique_columns([m.name for m in model.metric_infos], taken, "metric")
+    for j, name in enumerate(names):
         sel = present[:, j]
         c = codes[sel]
         vals = values[sel, j]
@@ -195,8 +213,8 @@ def group_frame(model: Model, values: np.ndarray) -> pd.DataFrame:
             std = np.sqrt(np.bincount(c, weights=dev * dev, minlength=n_groups) / (n - 1))
         mean[n == 0] = np.nan
         std[n < 2] = np.nan
-        data[m.name] = mean
-        data[f"{m.name}:std"] = std
+        data[name] = mean
+        data[f"{name}:std"] = std
     return pd.DataFrame(data, index=pd.Index(groups, name="group", dtype=object))
 
 

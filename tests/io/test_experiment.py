@@ -251,3 +251,34 @@ def test_metric_steps_unknown_and_undeclared_metrics(tmp_path):
     assert exp.metric_steps("train/loss")["value"].tolist() == [2.0]  # logged, not declared
     with pytest.raises(UnknownMetricError, match="nope"):
         exp.metric_steps("nope")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "parquet"])
+def test_hparams_named_like_table_columns_export(tmp_path, fmt):
+    """Hyperparameters named session, group, status, count... and a metric named session: one
+    naming rule (prefix when taken) keeps every column, in table(), group_table() and exports."""
+    from hparams_tools.io.export import render
+
+    hp = {"session": "s1", "group": 3.0, "status": True, "count": 1.0, "start_time": 0.5}
+    write_session(tmp_path / "r", hp, scalars={"": {"session": [1.0], "count": [2.0]}})
+    exp = read_experiment(tmp_path)
+    t = exp.table()
+    assert len(set(t.columns)) == len(t.columns)
+    assert t.loc["r", "hparam:session"] == "s1" and t.loc["r", "hparam:group"] == 3.0 and t.loc["r", "group"] == "r"
+    assert t.loc["r", "metric:session"] == 1.0 and t.loc["r", "count"] == 1.0 and t.loc["r", "metric:count"] == 2.0
+    g = exp.group_table()
+    assert g.loc["r", "count"] == 1 and g.loc["r", "metric:count"] == 2.0 and g.loc["r", "session"] == 1.0
+    out = render(exp, fmt)
+    if fmt == "csv":
+        header = out.splitlines()[0].split(",")
+        assert header[0] == "session" and len(set(header)) == len(header) and "hparam:session" in header
+    elif fmt == "json":
+        import json
+
+        (rec,) = json.loads(out)
+        assert rec["session"] == "r" and rec["hparams"]["session"] == "s1" and rec["metrics"]["session"] == 1.0
+    else:
+        import io
+
+        frame = pd.read_parquet(io.BytesIO(out))
+        assert list(frame["session"]) == ["r"] and list(frame["hparam:session"]) == ["s1"]
