@@ -73,6 +73,7 @@ class LogdirState:
         self._found_checked: list[tuple[str, str]] | None = None  # ... as of the last update
         self._found_sizes: list[int] = []  # their sizes as parsed
         self._damage: tuple[int, list[Damage]] | None = None  # (version, damage) cache
+        self._dir_damage: dict[str, Damage] = {}  # directories the last walk could not list
 
     # -- scanning -------------------------------------------------------------------------------
     def _list_dir(self, path: str, run: str, check: bool) -> tuple[list[tuple[str, str]], list[str]]:
@@ -103,7 +104,9 @@ class LogdirState:
                             names.append(entry.name)
                     except OSError:
                         continue
-        except OSError:
+        except OSError as exc:
+            # Reported like an unreadable file (its runs are missing, the user should know).
+            self._dir_damage[path] = Damage(path, 0, f"cannot read directory: {exc.strerror or exc}; its runs are skipped")
             return [], []
         subdirs.sort()
         names.sort()
@@ -131,9 +134,11 @@ class LogdirState:
         When no directory changed since the last walk, that walk's list is returned (the same
         object), after one ``stat`` per directory.
         """
-        if self._found is not None and self._dirs_unchanged():
+        # (a directory that could not be listed is retried on every walk: it has no listing to trust)
+        if self._found is not None and not self._dir_damage and self._dirs_unchanged():
             return self._found
         check = bool(self._dirs)
+        old_dir_damage, self._dir_damage = self._dir_damage, {}
         out: list[tuple[str, str]] = []
         visited: list[str] = []
         stack = [(os.fspath(self.logdir), ".")]
@@ -146,6 +151,9 @@ class LogdirState:
         dirs = self._dirs
         self._dirs = {p: dirs[p] for p in visited if p in dirs}  # forget removed directories
         self._found = out
+        if self._dir_damage != old_dir_damage:
+            self.version += 1
+            self._found_checked = None  # report the change even if no file changed
         return out
 
     # -- updating -------------------------------------------------------------------------------
@@ -263,7 +271,8 @@ class LogdirState:
     def damage(self) -> list[Damage]:
         """All damage found so far, by file then offset."""
         if self._damage is None or self._damage[0] != self.version:
-            self._damage = (self.version, [d for e in sorted(self.files, key=lambda e: e.path) for d in e.damage])
+            files = [d for e in sorted(self.files, key=lambda e: e.path) for d in e.damage]
+            self._damage = (self.version, sorted(self._dir_damage.values(), key=lambda d: d.path) + files)
         return list(self._damage[1])
 
     def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -161,6 +161,9 @@ class Experiment:
         with _gc_paused():
             changed = self._state.update(workers=self._workers, progress=self._progress_factory())
             if not self._state.files:
+                unreadable = [d for d in self._state.damage if d.path == os.fspath(self.logdir)]
+                if unreadable:
+                    raise LogdirError(f"cannot read {self.logdir}: {unreadable[0].reason.split(';')[0]}; check its permissions")
                 raise LogdirError(
                     f"{self.logdir} holds no TensorBoard event files (events.out.tfevents.*); "
                     "pass the directory you gave TensorBoard as --logdir"
