@@ -208,8 +208,40 @@ def _conflict_note(declared: dict[str, ExperimentInfo]) -> str:
     )
 
 
-def build_model(state: LogdirState) -> Model:
-    """Apply TensorBoard's rules to everything parsed so far."""
+def _last_attempts(
+    run_names: list[str], state: LogdirState, series_of_file: list[list[int]]
+) -> dict[str, tuple[SessionStart, SessionEnd | None]]:
+    """Per run: its *last* session start info (files in name order) and the first end info in or
+    after that start's file -- the last attempt of a run restarted after a crash."""
+    series = state.series
+    out: dict[str, tuple[SessionStart, SessionEnd | None]] = {}
+    for run in run_names:
+        start: SessionStart | None = None
+        end: SessionEnd | None = None
+        for f in state.runs[run]:
+            infos = {
+                e.tag: e.content
+                for e in (series[g] for g in series_of_file[f])
+                if e.plugin == HPARAMS_PLUGIN and e.tag in (SESSION_START_TAG, SESSION_END_TAG)
+            }
+            if isinstance(infos.get(SESSION_START_TAG), SessionStart):
+                start, end = infos[SESSION_START_TAG], None  # a new attempt: its own end info only
+            if start is not None and end is None and isinstance(infos.get(SESSION_END_TAG), SessionEnd):
+                end = infos[SESSION_END_TAG]
+        if start is not None:
+            out[run] = (start, end)
+    return out
+
+
+def build_model(state: LogdirState, *, attempts: str = "first") -> Model:
+    """Apply TensorBoard's rules to everything parsed so far.
+
+    Args:
+        state: The parsed logdir.
+        attempts: ``"first"`` (TensorBoard's rule: a run's first start and end infos, files in
+            name order) or ``"last"`` (a run restarted after a crash, with one event file per
+            attempt, takes the last attempt's start info and that attempt's end info).
+    """
     model = Model()
     series = state.series
     # Each file's series in first-appearance order.
@@ -236,6 +268,13 @@ def build_model(state: LogdirState) -> Model:
 
     # Sessions.
     starts, ends, experiment, model.experiment_conflict = _decode_infos(run_names, run_meta)
+    if attempts == "last":
+        for run, (start, end) in _last_attempts(run_names, state, series_of_file).items():
+            starts[run] = start
+            if end is None:
+                ends.pop(run, None)
+            else:
+                ends[run] = end
     session_names = sorted(starts)
     session_set = set(session_names)
     session_pos = {s: i for i, s in enumerate(session_names)}

@@ -125,8 +125,11 @@ class Experiment:
         damage: One :class:`Damage` per skipped record or unusable file.
     """
 
-    def __init__(self, logdir: Path, *, progress: bool = False, workers: int | None = None) -> None:
+    def __init__(
+        self, logdir: Path, *, progress: bool = False, workers: int | None = None, attempts: str = "first"
+    ) -> None:
         self.logdir = logdir
+        self.attempts = attempts
         self._progress = progress
         self._workers = workers
         self._state = LogdirState(logdir)
@@ -169,7 +172,7 @@ class Experiment:
                     "pass the directory you gave TensorBoard as --logdir"
                 )
             if changed or not self._model.sessions:
-                self._model = build_model(self._state)
+                self._model = build_model(self._state, attempts=self.attempts)
                 self._cache.clear()
         self._warn_damage()
         model = self._model
@@ -236,6 +239,11 @@ class Experiment:
     @property
     def damage(self) -> list[Damage]:
         return self._state.damage
+
+    @property
+    def experiment_conflict(self) -> str:
+        """One line when runs declare different experiments (which was used, and why); ``""`` if not."""
+        return self._model.experiment_conflict
 
     @property
     def parse_stats(self) -> ParseStats:
@@ -329,8 +337,15 @@ class Experiment:
         )
 
 
+ATTEMPTS = ("first", "last")
+
+
 def read_experiment(
-    logdir: str | os.PathLike[str], *, progress: bool = False, workers: int | None = None
+    logdir: str | os.PathLike[str],
+    *,
+    progress: bool = False,
+    workers: int | None = None,
+    attempts: str = "first",
 ) -> Experiment:
     """Read a TensorBoard HParams logdir.
 
@@ -340,6 +355,12 @@ def read_experiment(
         workers: Processes used to parse; ``None`` forks a second process for big logdirs
             (from 6,000 event files) when the machine has an idle CPU (measured while the
             logdir is scanned), and uses one process otherwise; ``1`` never starts workers.
+        attempts: Which attempt of a run restarted after a crash (two event files, two session
+            start infos) the session shows. ``"first"`` is TensorBoard's rule: the first start
+            info (the crashed attempt's hparams) and the first end info (often its FAILURE);
+            ``"last"`` takes the last start info and the end info of that attempt (UNKNOWN if it
+            wrote none). Scalars of all attempts are kept either way (the last value read is the
+            last attempt's).
 
     Returns:
         The :class:`Experiment`.
@@ -348,10 +369,13 @@ def read_experiment(
         LogdirError: the path does not exist, is not a directory or holds no event files.
         EventFileError: no event file could be read at all.
         NoHParamsDataError: event files but no HParams session data.
+        HParamsToolsError: ``attempts`` is not ``"first"`` or ``"last"``.
 
     Damaged records are skipped with a :class:`~hparams_tools.errors.DamagedFileWarning`
     naming the file and offset; they are listed in :attr:`Experiment.damage`.
     """
-    exp = Experiment(Path(logdir), progress=progress, workers=workers)
+    if attempts not in ATTEMPTS:
+        raise HParamsToolsError(f"unknown attempts {attempts!r}; use 'first' (TensorBoard's rule) or 'last'")
+    exp = Experiment(Path(logdir), progress=progress, workers=workers, attempts=attempts)
     exp._update()
     return exp

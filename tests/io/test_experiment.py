@@ -282,3 +282,66 @@ def test_hparams_named_like_table_columns_export(tmp_path, fmt):
 
         frame = pd.read_parquet(io.BytesIO(out))
         assert list(frame["session"]) == ["r"] and list(frame["hparam:session"]) == ["s1"]
+
+
+def _restarted_run(logdir):
+    """A run restarted after a crash: attempt 1 (lr 0.1) ends FAILURE, attempt 2 (lr 0.05, a new
+    event file in the same run directory, as every TensorBoard writer makes) ends SUCCESS."""
+    run = logdir / "trial-0"
+    with EventWriter(run) as w:
+        w.add_session_start({"lr": 0.1}, group="trial-0", start_time=100.0)
+        for step, v in enumerate([0.5, 0.6]):
+            w.add_scalar("acc", v, step, wall_time=100.0 + step)
+        w.add_session_end("FAILURE", end_time=110.0)
+    with EventWriter(run) as w:
+        w.add_session_start({"lr": 0.05}, group="trial-0", start_time=200.0)
+        for step, v in enumerate([0.25, 0.75]):
+            w.add_scalar("acc", v, step, wall_time=200.0 + step)
+        w.add_session_end("SUCCESS", end_time=210.0)
+    write_session(logdir / "trial-1", {"lr": 0.2}, status="SUCCESS", scalars={"": {"acc": [0.5]}})
+    return logdir
+
+
+def test_restarted_run_first_attempt_is_tensorboards_rule(tmp_path, matches_tensorboard):
+    logdir = _restarted_run(tmp_path)
+    tb = matches_tensorboard(logdir)  # the default agrees with TensorBoard ...
+    assert tb["sessions"]["trial-0"]["status"] == "FAILURE"  # ... which shows the crashed attempt
+    exp = read_experiment(logdir)
+    assert exp.hparams.loc["trial-0", "lr"] == 0.1 and exp.sessions.loc["trial-0", "status"] == "FAILURE"
+    assert exp.metrics().loc["trial-0", "acc"] == 0.75  # the last value read is the restart's
+
+
+def test_restarted_run_last_attempt_option(tmp_path):
+    logdir = _restarted_run(tmp_path)
+    exp = read_experiment(logdir, attempts="last")
+    row = exp.table().loc["trial-0"]
+    assert row["lr"] == 0.05 and row["status"] == "SUCCESS"
+    assert row["start_time"] == 200.0 and row["end_time"] == 210.0
+    assert exp.table().loc["trial-1", "lr"] == 0.2  # runs with one attempt are unchanged
+    with EventWriter(logdir / "trial-0") as w:  # a third attempt, still running: no end info yet
+        w.add_session_start({"lr": 0.01}, group="trial-0", start_time=300.0)
+    exp.reload()
+    assert exp.sessions.loc["trial-0", "status"] == "UNKNOWN" and exp.hparams.loc["trial-0", "lr"] == 0.01
+    with pytest.raises(HParamsToolsError, match="attempts"):
+        read_experiment(logdir, attempts="newest")
+
+
+def test_runs_declaring_different_experiments_warn_once(tmp_path, capsys):
+    """Each run declares its own experiment (as Lightning and tensorboardX write): the first run
+    by name is used, one warning says so, a reload does not repeat it; the CLI says it in one line."""
+    from hparams_tools.cli import main
+    from hparams_tools.errors import ExperimentConflictWarning
+
+    for name, metric in (("a", "acc"), ("b", "loss")):
+        write_experiment(tmp_path / name, ["lr"], [metric])
+        write_session(tmp_path / name, {"lr": 0.1}, scalars={"": {metric: [0.5]}})
+    with pytest.warns(ExperimentConflictWarning, match="using the one of run 'a'") as caught:
+        exp = read_experiment(tmp_path)
+    assert len([w for w in caught if issubclass(w.category, ExperimentConflictWarning)]) == 1
+    assert [m.name for m in exp.metric_infos] == ["acc"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ExperimentConflictWarning)
+        exp.reload()
+    assert main(["export", str(tmp_path), "-q", "-o", str(tmp_path / "out.json")]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("hparams-tools export: warning: 2 runs declare 2 different experiments")
