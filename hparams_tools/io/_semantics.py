@@ -134,8 +134,7 @@ def _value_to_string(v: float | str | bool) -> str:
     return json_format.MessageToJson(pb)
 
 
-def _type_of(v: float | str | bool) -> str:
-    return "bool" if isinstance(v, bool) else "string" if isinstance(v, str) else "float"
+_TYPE_NAMES = {bool: "bool", str: "string"}  # every other type (float, int) is "float"
 
 
 def infer_hparam_infos(starts: list[SessionStart]) -> dict[str, HParamInfo]:
@@ -146,7 +145,8 @@ def infer_hparam_infos(starts: list[SessionStart]) -> dict[str, HParamInfo]:
             values.setdefault(name, []).append(v)
     infos: list[tuple[bool, HParamInfo]] = []
     for name, vals in values.items():
-        types = {_type_of(v) for v in vals}
+        # plain Python per hparam: a start info may hold 100,000 of them with one value each
+        types = {_TYPE_NAMES.get(type(v), "float") for v in vals}
         typ = types.pop() if len(types) == 1 else "string"
         if typ == "string":
             distinct = sorted({_value_to_string(v) for v in vals if _is_set(v)})
@@ -157,12 +157,11 @@ def infer_hparam_infos(starts: list[SessionStart]) -> dict[str, HParamInfo]:
             domain = Discrete(tuple(distinct_b))
             differs = len(distinct_b) > 1
         else:
-            arr = np.asarray(vals, dtype=float)
-            finite = arr[~np.isnan(arr)]
-            lo = float(finite.min()) if finite.size else math.nan
-            hi = float(finite.max()) if finite.size else math.nan
+            finite = [float(v) for v in vals if v == v]  # NaN aside (infinities count, as in TensorBoard)
+            lo = min(finite) if finite else math.nan
+            hi = max(finite) if finite else math.nan
             domain = Interval(lo, hi)
-            differs = len(set(finite.tolist())) > 1
+            differs = len(set(finite)) > 1
         infos.append((differs, HParamInfo(name, typ, "", "", domain)))
     infos.sort(key=lambda di: (not di[0], di[1].name))
     return {info.name: info for _, info in infos}

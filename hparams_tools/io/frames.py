@@ -60,6 +60,8 @@ def hparams_frame(model: Model) -> pd.DataFrame:
 
     Numeric columns are float64 (NaN where missing); all-bool columns without gaps are bool;
     anything else (strings, mixed types, bools with gaps) is object with ``None`` for missing.
+    Columns of one kind are built as one 2-D block (a start info may hold 100,000 hparams:
+    one pandas Series per column would take tens of seconds).
     """
     index = _index(model)
     names = list(model.hparam_infos)
@@ -67,15 +69,26 @@ def hparams_frame(model: Model) -> pd.DataFrame:
     # in the session's hparams, so they are kept as extra columns (sorted by name) at the end.
     known = set(names)
     names += sorted({k for h in model.session_hparams for k in h if k not in known})
-    data = {
-        name: pd.Series(_hparam_column([h.get(name) for h in model.session_hparams]), index=index)
-        for name in names
-    }
-    frame = pd.DataFrame(data, index=index)
-    for name in names:  # keep object columns object (pandas 3 would infer str)
-        if data[name].dtype == object:
-            frame[name] = data[name].astype(object)
-    return frame
+    by_kind: dict[str, tuple[list[str], list[np.ndarray]]] = {}
+    for name in names:
+        column = _hparam_column([h.get(name) for h in model.session_hparams])
+        kind = column.dtype.kind
+        entry = by_kind.setdefault(kind, ([], []))
+        entry[0].append(name)
+        entry[1].append(column)
+    if not by_kind:
+        return pd.DataFrame(index=index)
+    blocks = [
+        pd.DataFrame(
+            np.column_stack(columns) if columns else np.zeros((len(index), 0)),
+            index=index,
+            columns=pd.Index(block_names, dtype=object),
+            dtype=object if kind == "O" else None,  # keep object columns object (pandas 3 would infer str)
+        )
+        for kind, (block_names, columns) in by_kind.items()
+    ]
+    frame = blocks[0] if len(blocks) == 1 else pd.concat(blocks, axis=1)
+    return frame if list(frame.columns) == names else frame[names]
 
 
 def scalars_frame(model: Model) -> pd.DataFrame:
