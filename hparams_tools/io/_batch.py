@@ -113,9 +113,9 @@ class _Out:
             self.series.append(SeriesEntry(self.job_index[fid], intern(tag), None, b""))
         return sid
 
-    def record_damage(self, fid: int, record: int, reason: str) -> None:
+    def record_damage(self, fid: int, record: int, reason: str, size: int = 0) -> None:
         path, offset = self.locate(record)
-        self.damage.setdefault(fid, []).append(Damage(path, offset, reason))
+        self.damage.setdefault(fid, []).append(Damage(path, offset, reason, size))
 
     def offer_meta(self, sid: int, record: int, plugin: str, content: Any) -> None:
         old = self.meta.get(sid)
@@ -442,7 +442,7 @@ def _decode_general(buf: bytes, recs: _Records, general: np.ndarray, out: _Out) 
         try:
             ev = from_string(buf[start : start + length])
         except DecodeError:
-            out.record_damage(f, r, "record is not an Event proto; skipped")
+            out.record_damage(f, r, "record is not an Event proto; skipped", length + 16)
             continue
         step = ev.step
         wall = ev.wall_time

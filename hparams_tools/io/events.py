@@ -394,7 +394,9 @@ def parse_file_into(
             try:
                 ev = from_string(payload)
             except DecodeError:
-                info.damage.append(Damage(path, batch.offsets[i], "record is not an Event proto; skipped"))
+                info.damage.append(
+                    Damage(path, batch.offsets[i], "record is not an Event proto; skipped", len(payload) + 16)
+                )
                 continue
             step = ev.step
             wall = ev.wall_time

@@ -80,11 +80,15 @@ class Damage:
         path: The event file (or directory).
         offset: Byte offset of the damaged record (or of the file's start).
         reason: What was wrong and what was skipped, in one line.
+        size: Bytes skipped from ``offset`` (records, garbage, an incomplete tail); 0 when the
+            damage is not a byte range (an unreadable file or directory, an unusable HParams
+            info inside a record that was read).
     """
 
     path: str
     offset: int
     reason: str
+    size: int = 0
 
     def __str__(self) -> str:
         return f"{self.path} at byte {self.offset}: {self.reason}"
@@ -270,6 +274,7 @@ def _scan(src: _Source, start: int, path: str, base: int, window: int) -> Iterat
     buf, buf_at = b"", start
     batch = RecordBatch()
     held = 0  # payload bytes in this batch
+    found_any = False  # a verified record anywhere in this read
     while pos < size:
         if pos + _HEADER > size:
             batch.incomplete = True
@@ -291,11 +296,11 @@ def _scan(src: _Source, start: int, path: str, base: int, window: int) -> Iterat
                 length_crcs[length] = expected
         if expected != length_crc:
             nxt = _resync(src, pos)
-            if nxt >= size and pos == 0 and base == 0 and not batch.payloads and not held:
+            if nxt >= size and pos == 0 and base == 0 and not found_any:
                 reason = "not a TensorBoard event file (no valid TFRecord found)"
             else:
                 reason = "corrupt record length (CRC mismatch); " + _skipped(pos, nxt, size, base)
-            batch.damage.append(Damage(path, base + pos, reason))
+            batch.damage.append(Damage(path, base + pos, reason, nxt - pos))
             pos = nxt
             continue
         end = pos + _HEADER + length
@@ -307,7 +312,7 @@ def _scan(src: _Source, start: int, path: str, base: int, window: int) -> Iterat
                 batch.incomplete = True
                 break
             reason = f"record length {length} runs past the end of the file; " + _skipped(pos, nxt, size, base)
-            batch.damage.append(Damage(path, base + pos, reason))
+            batch.damage.append(Damage(path, base + pos, reason, nxt - pos))
             pos = nxt
             continue
         if end + _FOOTER > buf_at + len(buf):
@@ -320,6 +325,7 @@ def _scan(src: _Source, start: int, path: str, base: int, window: int) -> Iterat
             batch.offsets.append(base + pos)
             pos = end + _FOOTER
             held += length
+            found_any = True
             if held >= window:
                 batch.end = base + pos
                 yield batch
@@ -334,7 +340,7 @@ def _scan(src: _Source, start: int, path: str, base: int, window: int) -> Iterat
                 reason += f" and the remaining {size - end - _FOOTER} bytes (no valid record follows)"
         else:
             reason = "record data CRC mismatch; " + _skipped(pos, nxt, size, base)
-        batch.damage.append(Damage(path, base + pos, reason))
+        batch.damage.append(Damage(path, base + pos, reason, nxt - pos))
         pos = nxt
     if batch.incomplete:
         batch.damage.append(
@@ -343,6 +349,7 @@ def _scan(src: _Source, start: int, path: str, base: int, window: int) -> Iterat
                 base + pos,
                 f"incomplete last record ({size - pos} bytes); if the file is still being written, "
                 "a later reload() reads it",
+                size - pos,
             )
         )
     batch.end = base + min(pos, size)
