@@ -187,7 +187,21 @@ def parse_batch(
     return pieces
 
 
-def _decode(jobs, fast, counts, bases, buf, rec_start, rec_len, slow, context: ParseContext) -> tuple[list[FileInfo], ValueSink]:
+def _decode(
+    jobs: Sequence[tuple[int, str, int, int]],
+    fast: list[int],
+    counts: list[int],
+    bases: list[int],
+    buf: bytes,
+    rec_start: array,
+    rec_len: array,
+    slow: list[int],
+    context: ParseContext,
+) -> tuple[list[FileInfo], ValueSink]:
+    """Decode the cleanly framed files ``fast`` (job positions) held in ``buf``.
+
+    A file with any CRC failure is appended to ``slow`` (the caller parses it per record).
+    """
     views = _Views(buf)
     start = np.frombuffer(rec_start, np.int64)
     length = np.frombuffer(rec_len, np.int64)
@@ -221,8 +235,10 @@ def _decode(jobs, fast, counts, bases, buf, rec_start, rec_len, slow, context: P
         general = general[keep_file[recs.file[general]]]
     _decode_general(buf, recs, general, out)
     # -- assemble
+    series = out.series
     for sid, (_, plugin, content) in out.meta.items():
-        out.series[sid] = out.series[sid]._replace(plugin=plugin, content=content)
+        entry = series[sid]
+        series[sid] = SeriesEntry(entry.file, entry.tag, plugin, content)
     hparams_damage: list[Damage] = []
     decode_series_hparams(out.series, 0, hparams_damage, lambda sid: locate(out.meta[sid][0]))
     by_path = {jobs[fast[f]][1]: f for f in range(len(fast))}
@@ -350,7 +366,12 @@ def _general_records(views: _Views, recs: _Records, others: np.ndarray) -> np.nd
 
 
 def _match_group(
-    views: _Views, cand_payload, cand_len, p_off, grp, context: ParseContext
+    views: _Views,
+    cand_payload: np.ndarray,
+    cand_len: np.ndarray,
+    p_off: np.ndarray,
+    grp: np.ndarray,
+    context: ParseContext,
 ) -> list[tuple[np.ndarray, int, Template]]:
     """Match one (record length, header width) group against the templates of its size.
 

@@ -28,6 +28,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
+import numpy as np
 from google.protobuf.message import DecodeError
 from tensorboard.compat.proto import event_pb2
 from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
@@ -193,10 +194,11 @@ class ValueSink:
 
     def __init__(self) -> None:
         self.series: list[SeriesEntry] = []
-        self.sid = array("i")
-        self.step = array("q")
-        self.wall = array("d")
-        self.value = array("d")
+        # arrays while a file is parsed record by record; the batch decoder stores numpy arrays
+        self.sid: array | np.ndarray = array("i")
+        self.step: array | np.ndarray = array("q")
+        self.wall: array | np.ndarray = array("d")
+        self.value: array | np.ndarray = array("d")
 
 
 def _half_bits_to_float(bits: int, bf16: bool) -> float:
