@@ -50,7 +50,7 @@ from .events import (
 )
 from .records import Damage, crc32c, delta_table, mask_crcs, masked_crc32c, read_file_bytes
 
-__all__ = ["parse_batch", "BATCH_MAX_FILE"]
+__all__ = ["parse_batch", "BATCH_MAX_FILE", "BATCH_MAX_BYTES"]
 
 
 _unpack_q = struct.Struct("<Q").unpack_from
@@ -58,7 +58,9 @@ _FILE_VERSION = b"\x1a\x0dbrain.Event:2"  # field 3 (file_version) = "brain.Even
 _FILE_VERSION_U8 = np.frombuffer(_FILE_VERSION, np.uint8)
 _MAX_LEARN_TRIES = 4  # per (length, layout) group and batch
 #: Files bigger than this go to the per-file reader, which streams them (bounded memory).
-BATCH_MAX_FILE = 4 << 20
+BATCH_MAX_FILE = 16 << 20
+#: Files are decoded together in groups of at most this many bytes (plus one file).
+BATCH_MAX_BYTES = 64 << 20
 
 
 class _Views:
@@ -123,30 +125,66 @@ class _Out:
             self.meta[sid] = (record, plugin, content)
 
 
+class _Framed:
+    """Cleanly framed files waiting to be decoded together: their bytes and record positions."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.rec_start = array("q")
+        self.rec_len = array("q")
+        self.fast: list[int] = []  # job positions
+        self.counts: list[int] = []  # records per file
+        self.bases: list[int] = []  # where each file starts in the joined buffer
+        self.size = 0
+
+    def add(self, j: int, data: bytes) -> bool:
+        """Frame ``data`` (job ``j``); False, leaving nothing behind, unless it ends on a record boundary."""
+        unpack_q = _unpack_q
+        rec_start, rec_len = self.rec_start, self.rec_len
+        base, n, pos = self.size, len(data), 0
+        k0 = len(rec_start)
+        while pos + 16 <= n:
+            length = unpack_q(data, pos)[0]
+            end = pos + 12 + length
+            if end + 4 > n:
+                break
+            rec_start.append(base + pos)
+            rec_len.append(length)
+            pos = end + 4
+        if pos != n:
+            del rec_start[k0:], rec_len[k0:]
+            return False
+        self.fast.append(j)
+        self.counts.append(len(rec_start) - k0)
+        self.bases.append(base)
+        self.parts.append(data)
+        self.size += n
+        return True
+
+    def decode(self, jobs: Sequence[tuple[int, str, int, int]], slow: list[int], context: ParseContext):
+        buf = b"".join(self.parts)
+        self.parts = []
+        return _decode(jobs, self.fast, self.counts, self.bases, buf, self.rec_start, self.rec_len, slow, context)
+
+
 def parse_batch(
     jobs: Sequence[tuple[int, str, int, int]], context: ParseContext | None = None
 ) -> list[tuple[list[FileInfo], ValueSink]]:
     """Parse ``(file_index, path, offset, _)`` jobs; return ``(infos, sink)`` pieces.
 
-    Files that are not cleanly framed, fail a CRC or are bigger than :data:`BATCH_MAX_FILE`
-    are parsed by :func:`parse_file_into` (their own piece), so damage is reported exactly as
-    there and memory stays bounded by the largest record, not the largest file.
+    Files are decoded together in groups of at most :data:`BATCH_MAX_BYTES`. Files that are not
+    cleanly framed, fail a CRC or are bigger than :data:`BATCH_MAX_FILE` are parsed by
+    :func:`parse_file_into` (their own piece), which reports damage and streams big files, so
+    memory stays bounded by a group and the largest record, not by the largest file.
 
     Args:
         jobs: ``(file_index, path, offset, expected_bytes)`` per file.
         context: Templates and counters to use and update (a fresh one when ``None``).
     """
     context = context or ParseContext()
-    unpack_q = _unpack_q
-    parts: list[bytes] = []
-    rec_start = array("q")
-    rec_len = array("q")
-    ap_s, ap_l = rec_start.append, rec_len.append
-    fast: list[int] = []  # job positions parsed here
-    counts: list[int] = []
-    bases: list[int] = []
+    pieces: list[tuple[list[FileInfo], ValueSink]] = []
     slow: list[int] = []
-    base = 0
+    group = _Framed()
     for j, (_, path, offset, _size) in enumerate(jobs):
         try:
             data = read_file_bytes(path, offset, limit=BATCH_MAX_FILE)
@@ -155,31 +193,13 @@ def parse_batch(
         if data is None:
             slow.append(j)
             continue
-        n = len(data)
-        pos = 0
-        k0 = len(rec_start)
-        while pos + 16 <= n:
-            length = unpack_q(data, pos)[0]
-            end = pos + 12 + length
-            if end + 4 > n:
-                break
-            ap_s(base + pos)
-            ap_l(length)
-            pos = end + 4
-        if pos != n:
-            del rec_start[k0:], rec_len[k0:]
+        if group.fast and group.size + len(data) > BATCH_MAX_BYTES:
+            pieces.append(group.decode(jobs, slow, context))
+            group = _Framed()
+        if not group.add(j, data):
             slow.append(j)
-            continue
-        fast.append(j)
-        counts.append(len(rec_start) - k0)
-        bases.append(base)
-        parts.append(data)
-        base += n
-    buf = b"".join(parts)
-    del parts
-    pieces: list[tuple[list[FileInfo], ValueSink]] = []
-    if fast:
-        pieces.append(_decode(jobs, fast, counts, bases, buf, rec_start, rec_len, slow, context))
+    if group.fast:
+        pieces.append(group.decode(jobs, slow, context))
     if slow:
         sink = ValueSink()
         infos = [parse_file_into(sink, jobs[j][0], jobs[j][1], jobs[j][2], context) for j in sorted(slow)]

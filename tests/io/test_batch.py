@@ -156,3 +156,17 @@ def test_same_prefix_other_metadata_is_not_taken_from_the_template(tmp_path, mon
     _per_file(jobs[:1], context)  # learn the "scalars" layout only
     assert _per_file(jobs, context) == reference
     assert _view(_batch.parse_batch(jobs, context)) == reference
+
+
+def test_groups_of_files_decode_like_one_batch(tmp_path, monkeypatch):
+    """Files are decoded in groups of at most BATCH_MAX_BYTES (memory bound); any grouping, and
+    files too big for the batch decoder (streamed per record), give the per-file reader's output."""
+    jobs = _random_logdir(tmp_path, 5)
+    _INDEX_TO_PATH.clear()
+    _INDEX_TO_PATH.update({i: p for i, p, _, _ in jobs})
+    reference = _per_file(jobs)
+    for limit in (1, 500, 4000):
+        monkeypatch.setattr(_batch, "BATCH_MAX_BYTES", limit)
+        assert _view(_batch.parse_batch(jobs, ParseContext())) == reference, limit
+    monkeypatch.setattr(_batch, "BATCH_MAX_FILE", 300)
+    assert _view(_batch.parse_batch(jobs, ParseContext())) == reference
