@@ -196,3 +196,22 @@ def test_start_info_with_100000_hparams(tmp_path):
     t = exp.table()
     assert t.shape == (1, 4 + 100_000 + 1)
     assert t.loc["s", "h099999"] == 99999.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "payload", [hparams_event(SESSION_START_TAG, end_content()), hparams_event(SESSION_START_TAG, UNDECODABLE["garbage"])],
+    ids=["end info under the start tag", "garbage start info"],
+)
+def test_where_tensorboard_fails_the_whole_request_we_report_damage(tmp_path, payload):
+    """A deliberate difference (README): TensorBoard's backend raises for the whole logdir; we
+    keep every other session and report the unusable info."""
+    from tensorboard_reference import tensorboard_view
+
+    write_session(tmp_path / "good", {"lr": 0.1}, scalars={"": {"acc": [0.5]}})
+    write_run(tmp_path / "bad", [payload])
+    with pytest.raises(Exception, match="session_start_info|corrupt"):
+        tensorboard_view(tmp_path)
+    with pytest.warns(Warning):
+        exp = read_experiment(tmp_path)
+    assert list(exp.sessions.index) == ["good"] and len(exp.damage) == 1
