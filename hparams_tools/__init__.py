@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 
 from .errors import (
     DamagedFileWarning,
+    ExperimentConflictWarning,
     EventFileError,
     HParamsToolsError,
     InsufficientDataError,
@@ -60,4 +61,5 @@ __all__ = [
     "OutputError",
     "MissingDependencyError",
     "DamagedFileWarning",
+    "ExperimentConflictWarning",
 ]

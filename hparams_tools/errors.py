@@ -22,6 +22,7 @@ __all__ = [
     "OutputError",
     "MissingDependencyError",
     "DamagedFileWarning",
+    "ExperimentConflictWarning",
 ]
 
 
@@ -63,6 +64,10 @@ class MissingDependencyError(HParamsToolsError, ImportError):
 
 class DamagedFileWarning(UserWarning):
     """A record in an event file was truncated or failed its CRC check and was skipped."""
+
+
+class ExperimentConflictWarning(UserWarning):
+    """Runs of one logdir declare different experiments; the message says which one was used."""
 
 
 def require(module: str, extra: str = "analysis"):

@@ -6,13 +6,13 @@ import sys
 import warnings
 from typing import TYPE_CHECKING
 
-from ..errors import DamagedFileWarning
+from ..errors import DamagedFileWarning, ExperimentConflictWarning
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..io.experiment import Experiment
 
 
-def read_logdir(logdir: str, command: str, *, quiet: bool) -> "Experiment":
+def read_logdir(logdir: str, command: str, *, quiet: bool, attempts: str = "first") -> "Experiment":
     """Read ``logdir`` for ``hparams-tools COMMAND``.
 
     A progress bar is shown on a terminal unless ``quiet``; each damaged record
@@ -23,7 +23,10 @@ def read_logdir(logdir: str, command: str, *, quiet: bool) -> "Experiment":
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DamagedFileWarning)
-        experiment = read_experiment(logdir, progress=not quiet and sys.stderr.isatty())
+        warnings.simplefilter("ignore", ExperimentConflictWarning)  # said below, in one line
+        experiment = read_experiment(logdir, progress=not quiet and sys.stderr.isatty(), attempts=attempts)
+    if experiment.experiment_conflict:
+        print(f"hparams-tools {command}: warning: {experiment.experiment_conflict}", file=sys.stderr)
     for damage in experiment.damage:
         print(f"hparams-tools {command}: warning: {damage.path}: {damage.reason} at byte {damage.offset} (skipped)",
               file=sys.stderr)

@@ -25,6 +25,8 @@ from typing import Callable
 import numpy as np
 
 from ._parallel import Job, cpu_times, parse_files
+from ._templates import ParseContext
+from .events import SeriesEntry
 from .records import Damage, is_event_file_name
 
 __all__ = ["LogdirState", "FileEntry"]
@@ -51,6 +53,8 @@ class LogdirState:
 
     def __init__(self, logdir: Path) -> None:
         self.logdir = logdir
+        #: Verified templates and work counters, kept across updates (and full re-reads).
+        self.context = ParseContext()
         self._reset()
 
     def _reset(self) -> None:
@@ -59,9 +63,9 @@ class LogdirState:
         self.runs: dict[str, list[int]] = {}
         # path -> (listed at, subdirectories as (path, run), event file paths)
         self._dirs: dict[str, tuple[int, list[tuple[str, str]], list[str]]] = {}
-        # series[i] = (file_index, tag, plugin, content); plugin None until the tag's first
-        # metadata in that file has been seen (hparams contents are decoded objects).
-        self.series: list[tuple[int, str, str | None, object]] = []
+        # plugin None until the tag's first metadata in that file has been seen (hparams
+        # contents are decoded objects).
+        self.series: list[SeriesEntry] = []
         self.series_index: dict[tuple[int, str], int] = {}
         self.segments: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.version = 0  # bumped whenever anything new was parsed
@@ -69,6 +73,7 @@ class LogdirState:
         self._found_checked: list[tuple[str, str]] | None = None  # ... as of the last update
         self._found_sizes: list[int] = []  # their sizes as parsed
         self._damage: tuple[int, list[Damage]] | None = None  # (version, damage) cache
+        self._dir_damage: dict[str, Damage] = {}  # directories the last walk could not list
 
     # -- scanning -------------------------------------------------------------------------------
     def _list_dir(self, path: str, run: str, check: bool) -> tuple[list[tuple[str, str]], list[str]]:
@@ -99,7 +104,9 @@ class LogdirState:
                             names.append(entry.name)
                     except OSError:
                         continue
-        except OSError:
+        except OSError as exc:
+            # Reported like an unreadable file (its runs are missing, the user should know).
+            self._dir_damage[path] = Damage(path, 0, f"cannot read directory: {exc.strerror or exc}; its runs are skipped")
             return [], []
         subdirs.sort()
         names.sort()
@@ -127,9 +134,11 @@ class LogdirState:
         When no directory changed since the last walk, that walk's list is returned (the same
         object), after one ``stat`` per directory.
         """
-        if self._found is not None and self._dirs_unchanged():
+        # (a directory that could not be listed is retried on every walk: it has no listing to trust)
+        if self._found is not None and not self._dir_damage and self._dirs_unchanged():
             return self._found
         check = bool(self._dirs)
+        old_dir_damage, self._dir_damage = self._dir_damage, {}
         out: list[tuple[str, str]] = []
         visited: list[str] = []
         stack = [(os.fspath(self.logdir), ".")]
@@ -142,6 +151,9 @@ class LogdirState:
         dirs = self._dirs
         self._dirs = {p: dirs[p] for p in visited if p in dirs}  # forget removed directories
         self._found = out
+        if self._dir_damage != old_dir_damage:
+            self.version += 1
+            self._found_checked = None  # report the change even if no file changed
         return out
 
     # -- updating -------------------------------------------------------------------------------
@@ -205,7 +217,7 @@ class LogdirState:
         for run, idxs in self.runs.items():
             idxs.sort(key=lambda i: self.files[i].path)
         callback = progress(len(jobs), sum(j[3] for j in jobs)) if progress else None
-        result = parse_files(jobs, workers=workers, progress=callback, cpu_since=cpu_since)
+        result = parse_files(jobs, workers=workers, progress=callback, cpu_since=cpu_since, context=self.context)
         self._merge(result)
         self._remember_sizes(found)
         self.version += 1
@@ -239,16 +251,16 @@ class LogdirState:
                 self.segments.append((sid, step, wall, value))
             return
         if not self.series_index:
-            self.series_index = {(f, t): i for i, (f, t, _, _) in enumerate(self.series)}
+            self.series_index = {(e.file, e.tag): i for i, e in enumerate(self.series)}
         remap = np.empty(len(result.series), dtype=np.int32)
-        for i, (file_index, tag, plugin, content) in enumerate(result.series):
-            key = (file_index, tag)
+        for i, entry in enumerate(result.series):
+            key = (entry.file, entry.tag)
             gid = self.series_index.get(key)
             if gid is None:
                 gid = self.series_index[key] = len(self.series)
-                self.series.append((file_index, tag, plugin, content))
-            elif self.series[gid][2] is None and plugin is not None:
-                self.series[gid] = (file_index, tag, plugin, content)
+                self.series.append(entry)
+            elif self.series[gid].plugin is None and entry.plugin is not None:
+                self.series[gid] = entry
             remap[i] = gid
         sid, step, wall, value = result.columns()
         if len(sid):
@@ -259,7 +271,8 @@ class LogdirState:
     def damage(self) -> list[Damage]:
         """All damage found so far, by file then offset."""
         if self._damage is None or self._damage[0] != self.version:
-            self._damage = (self.version, [d for e in sorted(self.files, key=lambda e: e.path) for d in e.damage])
+            files = [d for e in sorted(self.files, key=lambda e: e.path) for d in e.damage]
+            self._damage = (self.version, sorted(self._dir_damage.values(), key=lambda d: d.path) + files)
         return list(self._damage[1])
 
     def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

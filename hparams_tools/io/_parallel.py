@@ -18,9 +18,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import events
 from ._batch import parse_batch
-from .events import FileInfo, ValueSink
+from ._templates import ParseContext, ParseStats
+from .events import FileInfo, SeriesEntry, ValueSink
 
 __all__ = ["Job", "ParseResult", "parse_files", "PARALLEL_MIN_BYTES"]
 
@@ -40,14 +40,14 @@ MAIN_SHARE_DISCOUNT = 0.05
 class ParseResult:
     """Everything parsed from a list of files: file infos, (file, tag) series and value columns.
 
-    ``series[i] = (file_index, tag, plugin, content)``; value column ``sid`` indexes ``series``.
+    ``series[i]`` is a :class:`~hparams_tools.io.events.SeriesEntry`; value column ``sid`` indexes it.
     """
 
     __slots__ = ("infos", "series", "_parts")
 
     def __init__(self) -> None:
         self.infos: list[FileInfo] = []
-        self.series: list[tuple[int, str, str | None, bytes]] = []
+        self.series: list[SeriesEntry] = []
         self._parts: list[tuple[int, ValueSink]] = []
 
     def extend(self, infos: list[FileInfo], sink: ValueSink) -> None:
@@ -81,11 +81,14 @@ class ParseResult:
         return sid, step, wall, value
 
 
-def _parse_chunk(jobs: Sequence[Job]) -> tuple[list[tuple[list[FileInfo], ValueSink]], dict[str, int]]:
-    before = dict(events.stats)
-    pieces = parse_batch(jobs)
-    delta = {k: events.stats[k] - before[k] for k in before}
-    return pieces, delta
+Pieces = list[tuple[list[FileInfo], ValueSink]]
+
+
+def _parse_chunk(jobs: Sequence[Job], context: ParseContext) -> tuple[Pieces, ParseStats]:
+    """Parse one chunk with ``context``'s templates; return its pieces and the work it did."""
+    chunk_context = ParseContext(context.templates, ParseStats())
+    pieces = parse_batch(jobs, chunk_context)
+    return pieces, chunk_context.stats
 
 
 def _chunks(jobs: Sequence[Job], n_chunks: int) -> list[list[Job]]:
@@ -163,6 +166,7 @@ def parse_files(
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
     cpu_since: tuple[int, int] | None = None,
+    context: ParseContext | None = None,
 ) -> ParseResult:
     """Parse ``jobs`` (in order) and return their combined :class:`ParseResult`.
 
@@ -173,10 +177,13 @@ def parse_files(
         progress: Called with the number of files finished after each chunk.
         cpu_since: A :func:`cpu_times` sample from before the caller's scan (see
             :func:`idle_workers`).
+        context: Templates and counters to use and update (a fresh one when ``None``);
+            forked workers use a copy of its templates and report their counters back.
 
     Returns:
         All files' output (chunk order may vary with workers; the model sorts values).
     """
+    context = context or ParseContext()
     result = ParseResult()
     if workers is None:
         # Sizes are unknown on a cold read (jobs carry 1 byte per file then): count files.
@@ -191,7 +198,7 @@ def parse_files(
     chunks = _chunks(jobs, max(1, n_chunks))
     if workers == 1 or not _can_fork():
         for chunk in chunks:
-            _take(result, _parse_chunk(chunk)[0], progress)
+            _take(result, _parse_chunk(chunk, context), context, progress)
         return result
     # workers - 1 forked children each parse a contiguous share of the chunks while this process
     # parses its own (a bit smaller: it also unpickles the children's output). Each child sends
@@ -201,10 +208,10 @@ def parse_files(
     weights = [1.0 - MAIN_SHARE_DISCOUNT] + [1.0] * (workers - 1)
     bounds = [round(len(chunks) * sum(weights[:k]) / sum(weights)) for k in range(workers + 1)]
     mine = chunks[: bounds[1]]
-    children = [_Child(chunks[bounds[k] : bounds[k + 1]]) for k in range(1, workers)]
+    children = [_Child(chunks[bounds[k] : bounds[k + 1]], context) for k in range(1, workers)]
     try:
         for chunk in mine:
-            _take(result, _parse_chunk(chunk)[0], progress)
+            _take(result, _parse_chunk(chunk, context), context, progress)
             for child in children:
                 child.collect(result, progress, block=False)
         for child in children:
@@ -215,7 +222,14 @@ def parse_files(
     return result
 
 
-def _take(result: ParseResult, pieces, progress: Callable[[int], None] | None) -> None:
+def _take(
+    result: ParseResult,
+    parsed: tuple[Pieces, ParseStats],
+    context: ParseContext,
+    progress: Callable[[int], None] | None,
+) -> None:
+    pieces, stats = parsed
+    context.stats.add(stats)
     n_files = 0
     for infos, sink in pieces:
         result.extend(infos, sink)
@@ -225,7 +239,7 @@ def _take(result: ParseResult, pieces, progress: Callable[[int], None] | None) -
 
 
 class _Child:
-    """A forked process parsing some chunks; it sends ``(pieces, stats delta)`` per chunk.
+    """A forked process parsing some chunks; it sends ``(pieces, stats)`` per chunk.
 
     Messages are length-prefixed pickles over a pipe between this process and its own fork
     (nothing read from a logdir is ever unpickled). A thread here keeps the pipe drained, so
@@ -233,8 +247,9 @@ class _Child:
     are parsed here.
     """
 
-    def __init__(self, chunks: list[Sequence[Job]]) -> None:
+    def __init__(self, chunks: list[Sequence[Job]], context: ParseContext) -> None:
         self.chunks = chunks
+        self.context = context
         self.done = 0
         self.buf = bytearray()
         self.lock = threading.Lock()
@@ -246,7 +261,7 @@ class _Child:
                 os.close(read_fd)
                 with os.fdopen(write_fd, "wb") as out:
                     for chunk in chunks:
-                        data = pickle.dumps(_parse_chunk(chunk), protocol=pickle.HIGHEST_PROTOCOL)
+                        data = pickle.dumps(_parse_chunk(chunk, context), protocol=pickle.HIGHEST_PROTOCOL)
                         out.write(len(data).to_bytes(8, "little"))
                         out.write(data)
                         out.flush()
@@ -280,14 +295,11 @@ class _Child:
                     break
                 message = bytes(self.buf[8 : 8 + size])
                 del self.buf[: 8 + size]
-            pieces, delta = pickle.loads(message)
             self.done += 1
-            for k, v in delta.items():
-                events.stats[k] += v
-            _take(result, pieces, progress)
+            _take(result, pickle.loads(message), self.context, progress)
         if block and self.done < len(self.chunks):  # the child failed: parse the rest here
             for chunk in self.chunks[self.done :]:
-                _take(result, _parse_chunk(chunk)[0], progress)
+                _take(result, _parse_chunk(chunk, self.context), self.context, progress)
             self.done = len(self.chunks)
 
     def close(self) -> None:

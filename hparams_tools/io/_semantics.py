@@ -14,6 +14,8 @@ Follows ``tensorboard/plugins/hparams/backend_context.py`` and
 * inferred metrics are the ``(group, tag)`` of every scalar ``(run, tag)`` whose run
   is at or below a session (longest matching session; ``group`` = run path
   relative to it), sorted by ``(tag, group)``; none when no hparam was inferred;
+* a metric is its ``(group, tag)``; its column name is ``<group>/<tag>`` unless two
+  metrics flatten to the same name (:func:`~hparams_tools.io._model.name_metrics`);
 * an hparam value that is NaN or +-inf is unset in its session (TensorBoard's session groups
   skip values ``MessageToJson`` cannot write), but still counts when inferring the
   hparam's type and interval;
@@ -35,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._logdir import LogdirState
-from ._model import Discrete, HParamInfo, Interval, MetricInfo
+from ._model import Discrete, HParamInfo, Interval, MetricInfo, name_metrics
 from .events import (
     EXPERIMENT_TAG,
     HPARAMS_PLUGIN,
@@ -45,7 +47,6 @@ from .events import (
     ExperimentInfo,
     SessionEnd,
     SessionStart,
-    decode_hparams_content,
 )
 
 __all__ = ["Model", "build_model", "parse_objective"]
@@ -83,6 +84,7 @@ class Model:
     metric_series: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int64))
     n_runs: int = 0
     n_scalar_runs: int = 0
+    experiment_conflict: str = ""  # one line when runs declare different experiments
     n_records: int = 0
 
 
@@ -132,8 +134,7 @@ def _value_to_string(v: float | str | bool) -> str:
     return json_format.MessageToJson(pb)
 
 
-def _type_of(v: float | str | bool) -> str:
-    return "bool" if isinstance(v, bool) else "string" if isinstance(v, str) else "float"
+_TYPE_NAMES = {bool: "bool", str: "string"}  # every other type (float, int) is "float"
 
 
 def infer_hparam_infos(starts: list[SessionStart]) -> dict[str, HParamInfo]:
@@ -144,7 +145,8 @@ def infer_hparam_infos(starts: list[SessionStart]) -> dict[str, HParamInfo]:
             values.setdefault(name, []).append(v)
     infos: list[tuple[bool, HParamInfo]] = []
     for name, vals in values.items():
-        types = {_type_of(v) for v in vals}
+        # plain Python per hparam: a start info may hold 100,000 of them with one value each
+        types = {_TYPE_NAMES.get(type(v), "float") for v in vals}
         typ = types.pop() if len(types) == 1 else "string"
         if typ == "string":
             distinct = sorted({_value_to_string(v) for v in vals if _is_set(v)})
@@ -155,53 +157,96 @@ def infer_hparam_infos(starts: list[SessionStart]) -> dict[str, HParamInfo]:
             domain = Discrete(tuple(distinct_b))
             differs = len(distinct_b) > 1
         else:
-            arr = np.asarray(vals, dtype=float)
-            finite = arr[~np.isnan(arr)]
-            lo = float(finite.min()) if finite.size else math.nan
-            hi = float(finite.max()) if finite.size else math.nan
+            finite = [float(v) for v in vals if v == v]  # NaN aside (infinities count, as in TensorBoard)
+            lo = min(finite) if finite else math.nan
+            hi = max(finite) if finite else math.nan
             domain = Interval(lo, hi)
-            differs = len(set(finite.tolist())) > 1
+            differs = len(set(finite)) > 1
         infos.append((differs, HParamInfo(name, typ, "", "", domain)))
     infos.sort(key=lambda di: (not di[0], di[1].name))
     return {info.name: info for _, info in infos}
 
 
-def _decoded(content: object) -> object:
-    # parse_file_into decodes hparams contents; bytes would only come from older state
-    return decode_hparams_content(content) if isinstance(content, bytes) else content
-
-
 def _decode_infos(
-    run_names: list[str], run_meta: dict[str, dict[str, tuple[str, bytes]]]
-) -> tuple[dict[str, SessionStart], dict[str, SessionEnd], ExperimentInfo | None]:
-    """Session start/end infos per run and the first declared experiment (runs in name order)."""
+    run_names: list[str], run_meta: dict[str, dict[str, tuple[str, object]]]
+) -> tuple[dict[str, SessionStart], dict[str, SessionEnd], ExperimentInfo | None, str]:
+    """Session start/end infos per run and the first declared experiment (runs in name order).
+
+    Contents were decoded (and unusable ones reported as damage) by the parser: an entry that
+    is not of its tag's kind is not a session here. The last item returned is a one-line note
+    when runs declare different experiments (``""`` otherwise).
+    """
     starts: dict[str, SessionStart] = {}
     ends: dict[str, SessionEnd] = {}
     experiment: ExperimentInfo | None = None
+    declared: dict[str, ExperimentInfo] = {}
     for run in run_names:
         meta = run_meta[run]
-        for tag, target in ((SESSION_START_TAG, starts), (SESSION_END_TAG, ends)):
+        for tag, target, kind in ((SESSION_START_TAG, starts, SessionStart), (SESSION_END_TAG, ends, SessionEnd)):
             m = meta.get(tag)
-            if m is not None and m[0] == HPARAMS_PLUGIN:
-                decoded = _decoded(m[1])
-                if isinstance(decoded, (SessionStart, SessionEnd)):
-                    target[run] = decoded
+            if m is not None and m[0] == HPARAMS_PLUGIN and isinstance(m[1], kind):
+                target[run] = m[1]
         m = meta.get(EXPERIMENT_TAG)
-        if experiment is None and m is not None and m[0] == HPARAMS_PLUGIN:
-            decoded = _decoded(m[1])
-            if isinstance(decoded, ExperimentInfo):
-                experiment = decoded
-    return starts, ends, experiment
+        if m is not None and m[0] == HPARAMS_PLUGIN and isinstance(m[1], ExperimentInfo):
+            declared[run] = m[1]
+            if experiment is None:
+                experiment = m[1]
+    return starts, ends, experiment, _conflict_note(declared)
 
 
-def build_model(state: LogdirState) -> Model:
-    """Apply TensorBoard's rules to everything parsed so far."""
+def _conflict_note(declared: dict[str, ExperimentInfo]) -> str:
+    """One line when runs declare different experiments (creation times aside), else ``""``."""
+    distinct = {(x.description, x.hparam_infos, x.metric_infos) for x in declared.values()}
+    if len(distinct) < 2:
+        return ""
+    first = next(iter(declared))
+    return (
+        f"{len(declared)} runs declare {len(distinct)} different experiments; using the one of run "
+        f"{first!r} (the first by name). TensorBoard uses whichever run it happens to meet first, "
+        "which can change between starts"
+    )
+
+
+def _last_attempts(
+    run_names: list[str], state: LogdirState, series_of_file: list[list[int]]
+) -> dict[str, tuple[SessionStart, SessionEnd | None]]:
+    """Per run: its *last* session start info (files in name order) and the first end info in or
+    after that start's file -- the last attempt of a run restarted after a crash."""
+    series = state.series
+    out: dict[str, tuple[SessionStart, SessionEnd | None]] = {}
+    for run in run_names:
+        start: SessionStart | None = None
+        end: SessionEnd | None = None
+        for f in state.runs[run]:
+            infos = {
+                e.tag: e.content
+                for e in (series[g] for g in series_of_file[f])
+                if e.plugin == HPARAMS_PLUGIN and e.tag in (SESSION_START_TAG, SESSION_END_TAG)
+            }
+            if isinstance(infos.get(SESSION_START_TAG), SessionStart):
+                start, end = infos[SESSION_START_TAG], None  # a new attempt: its own end info only
+            if start is not None and end is None and isinstance(infos.get(SESSION_END_TAG), SessionEnd):
+                end = infos[SESSION_END_TAG]
+        if start is not None:
+            out[run] = (start, end)
+    return out
+
+
+def build_model(state: LogdirState, *, attempts: str = "first") -> Model:
+    """Apply TensorBoard's rules to everything parsed so far.
+
+    Args:
+        state: The parsed logdir.
+        attempts: ``"first"`` (TensorBoard's rule: a run's first start and end infos, files in
+            name order) or ``"last"`` (a run restarted after a crash, with one event file per
+            attempt, takes the last attempt's start info and that attempt's end info).
+    """
     model = Model()
     series = state.series
     # Each file's series in first-appearance order.
     series_of_file: list[list[int]] = [[] for _ in state.files]
     for gid, entry in enumerate(series):
-        series_of_file[entry[0]].append(gid)
+        series_of_file[entry.file].append(gid)
     run_names = sorted(state.runs)
     model.n_runs = len(run_names)
     # First metadata of each tag in each run (files in name order) and, per run and tag, the
@@ -213,15 +258,22 @@ def build_model(state: LogdirState) -> Model:
         by_tag: dict[str, list[int]] = {}
         for f in state.runs[run]:  # kept in name order by LogdirState
             for gid in series_of_file[f]:
-                _, tag, plugin, content = series[gid]
-                if plugin is not None and tag not in meta:
-                    meta[tag] = (plugin, content)
-                by_tag.setdefault(tag, []).append(gid)
+                entry = series[gid]
+                if entry.plugin is not None and entry.tag not in meta:
+                    meta[entry.tag] = (entry.plugin, entry.content)
+                by_tag.setdefault(entry.tag, []).append(gid)
         run_meta[run] = meta
         run_tags[run] = by_tag
 
     # Sessions.
-    starts, ends, experiment = _decode_infos(run_names, run_meta)
+    starts, ends, experiment, model.experiment_conflict = _decode_infos(run_names, run_meta)
+    if attempts == "last":
+        for run, (start, end) in _last_attempts(run_names, state, series_of_file).items():
+            starts[run] = start
+            if end is None:
+                ends.pop(run, None)
+            else:
+                ends[run] = end
     session_names = sorted(starts)
     session_set = set(session_names)
     session_pos = {s: i for i, s in enumerate(session_names)}
@@ -315,6 +367,7 @@ def build_model(state: LogdirState) -> Model:
                 {(model.series_tag[r], model.series_group[r]) for r in range(n_series) if series_session[r] >= 0}
             )
             model.metric_infos = [MetricInfo(group, tag) for tag, group in names]
+    model.metric_infos = name_metrics(model.metric_infos)
     model.objective = parse_objective(model.description)
 
     # Which series holds each session's metric.

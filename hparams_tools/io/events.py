@@ -26,14 +26,16 @@ import struct
 from sys import intern
 from array import array
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, NamedTuple
 
+import numpy as np
 from google.protobuf.message import DecodeError
 from tensorboard.compat.proto import event_pb2
 from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 
 from ._model import Discrete, HParamInfo, Interval, MetricInfo
-from .records import Damage, read_file_records
+from ._templates import SCALARS_PLUGIN, ParseContext, TemplateCache, learn_template, read_varint
+from .records import Damage, scan_file
 
 __all__ = [
     "Scalar",
@@ -42,6 +44,10 @@ __all__ = [
     "ExperimentInfo",
     "FileInfo",
     "ValueSink",
+    "SeriesEntry",
+    "Undecodable",
+    "decode_series_hparams",
+    "event_header",
     "parse_file_into",
     "read_events",
     "decode_hparams_content",
@@ -50,17 +56,18 @@ __all__ = [
     "SESSION_END_TAG",
     "SCALARS_PLUGIN",
     "HPARAMS_PLUGIN",
-    "stats",
 ]
 
 EXPERIMENT_TAG = "_hparams_/experiment"
 SESSION_START_TAG = "_hparams_/session_start_info"
 SESSION_END_TAG = "_hparams_/session_end_info"
-SCALARS_PLUGIN = "scalars"
 HPARAMS_PLUGIN = "hparams"
-
-#: Counters of the work done in this process (tests use them to prove reloads are incremental).
-stats = {"records": 0, "bytes": 0, "files": 0}
+# What each HParams tag must hold (the HParamsPluginData oneof), and its name in messages.
+_HPARAMS_KINDS = {
+    EXPERIMENT_TAG: ("experiment", "experiment"),
+    SESSION_START_TAG: ("session_start_info", "session start info"),
+    SESSION_END_TAG: ("session_end_info", "session end info"),
+}
 
 _STATUS = {
     api_pb2.STATUS_UNKNOWN: "UNKNOWN",
@@ -151,23 +158,47 @@ class FileInfo:
     damage: list[Damage] = field(default_factory=list)
 
 
+class SeriesEntry(NamedTuple):
+    """One (file, tag) series and the tag's first metadata *in that file*.
+
+    Attributes:
+        file: The caller's index of the file.
+        tag: The tag.
+        plugin: The plugin named by the tag's first metadata (``"scalars"`` for a
+            ``simple_value``), ``None`` until one is seen.
+        content: That metadata's plugin content; for the HParams tags already decoded (see
+            :func:`decode_series_hparams`).
+    """
+
+    file: int
+    tag: str
+    plugin: str | None
+    content: Any
+
+
+@dataclass(frozen=True)
+class Undecodable:
+    """An HParams info that cannot be used, and why (it is reported as :class:`Damage`)."""
+
+    reason: str
+
+
 class ValueSink:
     """Column-wise store of scalar candidates of many files.
 
-    ``series[i] = (file_index, tag, plugin, content)``: the i-th (file, tag) series, with the
-    plugin name and content of the tag's first metadata *in that file* (``None`` if none);
-    for the ``hparams`` plugin the content is already decoded (:func:`decode_hparams_content`).
-    ``sid/step/wall/value`` hold one entry per value, in file then record order.
+    ``series[i]`` is the i-th :class:`SeriesEntry`; ``sid/step/wall/value`` hold one entry
+    per value (``sid`` indexes ``series``), in file then record order.
     """
 
     __slots__ = ("series", "sid", "step", "wall", "value")
 
     def __init__(self) -> None:
-        self.series: list[tuple[int, str, str | None, bytes]] = []
-        self.sid = array("i")
-        self.step = array("q")
-        self.wall = array("d")
-        self.value = array("d")
+        self.series: list[SeriesEntry] = []
+        # arrays while a file is parsed record by record; the batch decoder stores numpy arrays
+        self.sid: array | np.ndarray = array("i")
+        self.step: array | np.ndarray = array("q")
+        self.wall: array | np.ndarray = array("d")
+        self.value: array | np.ndarray = array("d")
 
 
 def _half_bits_to_float(bits: int, bf16: bool) -> float:
@@ -228,166 +259,101 @@ def value_of(v: Any, kind: str | None) -> float | None:
     return None
 
 
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    """Decode a protobuf varint at ``pos``; return ``(value, position after it)``."""
-    value = shift = 0
-    n = len(buf)
-    while pos < n:
-        b = buf[pos]
-        value |= (b & 0x7F) << shift
-        pos += 1
-        if b < 0x80:
-            break
-        shift += 7
-    return value, pos
+class FileHit(NamedTuple):
+    """A template registered in one file: its series there, its suffix and the suffix's length."""
 
-
-def _learn_template(ev: Any, payload: bytes, p: int) -> tuple[bytes, tuple] | None:
-    """Return ``(prefix, template)`` if ``payload`` is a one-value float32 scalar event whose
-    bytes are ``header + prefix + value(4) + suffix``, else ``None``.
-
-    ``template = (tag, plugin, content, suffix, k)``: the tag, the plugin and content its
-    metadata gives (``None`` when it has none; ``"scalars"`` for a ``simple_value``), the
-    ``k``-byte suffix (the serialized metadata, as TensorFlow 2 writes it after the tensor).
-
-    Verified, not assumed: one top-level field (the summary) must span from ``p`` to the end,
-    holding one value that is a rank-0 DT_FLOAT ``tensor_content`` or a ``simple_value`` whose
-    4 bytes sit right before the suffix; a re-parse with other value bytes must give exactly
-    those bytes, the same tag and the same metadata. Every payload with the same prefix, length
-    and suffix therefore decodes to this tag and its own 4 value bytes.
-    """
-    values = ev.summary.value
-    n = len(payload)
-    if len(values) != 1 or p >= n or payload[p] != 0x2A:
-        return None
-    length, q = _varint(payload, p + 1)
-    if q + length != n:  # the summary must be the last and only field after the header
-        return None
-    v = values[0]
-    kind = v.WhichOneof("value")
-    if not v.tag or (kind == "tensor" and len(v.tensor.tensor_content) != 4) or kind not in ("tensor", "simple_value"):
-        return None
-    suffix = b""
-    if v.HasField("metadata"):
-        meta = v.metadata.SerializeToString()
-        suffix = b"\x4a" + _encode_varint(len(meta)) + meta
-        if not payload.endswith(suffix):
-            return None
-    k = len(suffix)
-    at = n - k - 4
-    prefix = payload[p:at]
-    value_bytes = payload[at : n - k]
-    probe = b"\x00\x00\x80\x3f" if value_bytes != b"\x00\x00\x80\x3f" else b"\x00\x00\x00\x40"
-    try:
-        v2 = event_pb2.Event.FromString(payload[:at] + probe + suffix).summary.value
-    except DecodeError:
-        return None
-    if len(v2) != 1 or v2[0].tag != v.tag or v2[0].WhichOneof("value") != kind or v2[0].metadata != v.metadata:
-        return None
-    if kind == "tensor":
-        t, t2 = v.tensor, v2[0].tensor
-        if not prefix.endswith(b"\x22\x04") or t.dtype != 1 or len(t.tensor_shape.dim):
-            return None
-        if t.tensor_content != value_bytes or t2.tensor_content != probe or t2.dtype != 1 or len(t2.tensor_shape.dim):
-            return None
-        if k:
-            pd = v.metadata.plugin_data
-            return prefix, (v.tag, pd.plugin_name, pd.content, suffix, k)
-        return prefix, (v.tag, None, b"", suffix, k)
-    if kind == "simple_value":
-        if not prefix.endswith(b"\x15") or struct.pack("<f", v.simple_value) != value_bytes:
-            return None
-        if struct.pack("<f", v2[0].simple_value) != probe:
-            return None
-        return prefix, (v.tag, SCALARS_PLUGIN, b"", suffix, k)
-    return None
-
-
-def _encode_varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-# Keys: the bytes of a scalar event between its wall_time/step header and its 4 value bytes.
-# Values: a verified template (see _learn_template). Bounded: one entry per distinct layout.
-_TEMPLATES: dict[bytes, tuple[str, str | None, bytes, bytes, int]] = {}
-_TEMPLATE_LIMIT = 100_000
-# Suffix lengths of the known templates, most recently useful first (usually one or two).
-_SUFFIX_LENGTHS: list[int] = []
+    sid: int
+    suffix: bytes
+    suffix_len: int
 
 
 def _template_hit(
     payload: bytes,
     p: int,
     file_index: int,
-    by_key: dict[bytes, tuple[int, bytes, int]],
+    templates: TemplateCache,
+    by_key: dict[bytes, FileHit],
     local: dict[str, int],
     meta_seen: set[str],
-    series: list,
-) -> tuple[tuple[int, bytes, int] | None, int]:
+    series: list[SeriesEntry],
+) -> tuple[FileHit | None, int]:
     """Find a known template for ``payload`` (any suffix length); register its tag in this file.
 
-    Returns ``((series id, suffix, suffix length), value offset)`` or ``(None, 0)``.
+    Returns ``(hit, value offset)`` or ``(None, 0)``.
     """
     n = len(payload)
-    for k in _SUFFIX_LENGTHS:
+    for k in templates.suffix_lengths:
         at = n - 4 - k
         if at <= p:
             continue
         key = payload[p:at]
         hit = by_key.get(key)
-        if hit is not None and hit[2] != k:
+        if hit is not None and hit.suffix_len != k:
             continue
         if hit is None:
-            template = _TEMPLATES.get(key)
-            if template is None or template[4] != k:
+            template = templates.lookup(key)
+            if template is None or template.suffix_len != k:
                 continue
-            tag, plugin, content, suffix, _ = template
-            if not payload.endswith(suffix):  # verify before the tag is registered in this file
+            if not payload.endswith(template.suffix):  # verify before the tag is registered in this file
                 continue
+            tag = template.tag
             sid = local.get(tag)
             if sid is None:
                 sid = local[tag] = len(series)
-                series.append((file_index, tag, None, b""))
-            if plugin is not None and tag not in meta_seen:
+                series.append(SeriesEntry(file_index, tag, None, b""))
+            if template.plugin is not None and tag not in meta_seen:
                 meta_seen.add(tag)
-                series[sid] = (file_index, tag, plugin, content)
-            hit = by_key[key] = (sid, suffix, k)
-        if payload.endswith(hit[1]):
-            if k != _SUFFIX_LENGTHS[0]:
-                _SUFFIX_LENGTHS.remove(k)
-                _SUFFIX_LENGTHS.insert(0, k)
+                series[sid] = SeriesEntry(file_index, tag, template.plugin, template.content)
+            hit = by_key[key] = FileHit(sid, template.suffix, k)
+        if payload.endswith(hit.suffix):
+            templates.promote(k)
             return hit, at
     return None, 0
 
 
-def parse_file_into(sink: ValueSink, file_index: int, path: str, offset: int = 0) -> FileInfo:
+def event_header(payload: bytes) -> tuple[int, int]:
+    """``(step, end of header)`` of an event that starts ``wall_time [step]``; end -1 if not.
+
+    A step varint that does not fit 64 bits also gives -1: protobuf decides about that record.
+    """
+    if len(payload) <= 16 or payload[0] != 0x09:
+        return 0, -1
+    if payload[9] != 0x10:
+        return 0, 9
+    step = payload[10]
+    if step < 0x80:
+        return step, 11
+    step, p = read_varint(payload, 10)
+    if step >= 1 << 63:  # int64 step, two's complement
+        step -= 1 << 64
+    return step, p
+
+
+def parse_file_into(
+    sink: ValueSink, file_index: int, path: str, offset: int = 0, context: ParseContext | None = None
+) -> FileInfo:
     """Parse one event file from ``offset``, appending its scalar candidates to ``sink``.
 
     Fast path: most records of a sweep are one-value float32 scalar events whose bytes,
     apart from ``wall_time``, ``step`` and the 4 value bytes, repeat exactly (same tag, same
     layout, same metadata). Once such a layout has been verified by a full protobuf parse
-    (see :func:`_learn_template`), later records with the identical layout are decoded by
-    slicing; everything else goes through the protobuf parser. Results are identical.
+    (see :func:`~hparams_tools.io._templates.learn_template`), later records with the
+    identical layout are decoded by slicing; everything else goes through the protobuf
+    parser. Results are identical.
 
     Args:
         sink: Where values and (file, tag) series go.
         file_index: Caller's index of this file (stored in ``sink.series``).
         path: The event file.
         offset: Byte offset to resume from.
+        context: Templates and counters to use and update (a fresh one when ``None``).
 
     Returns:
         The file's :class:`FileInfo` (new end offset, damage).
     """
-    batch, size = read_file_records(path, offset)
-    info = FileInfo(path, batch.end, size, len(batch.payloads), batch.damage)
+    context = context or ParseContext()
+    templates = context.templates
+    info = FileInfo(path, offset, offset, 0, [])
     series = sink.series
     first_series = len(series)
     sid_append = sink.sid.append
@@ -395,88 +361,80 @@ def parse_file_into(sink: ValueSink, file_index: int, path: str, offset: int = 0
     wall_append = sink.wall.append
     value_append = sink.value.append
     local: dict[str, int] = {}  # tag -> series id (for this file)
-    by_key: dict[bytes, tuple[int, bytes, int]] = {}  # prefix -> (series id, suffix, len), this file
+    by_key: dict[bytes, FileHit] = {}  # prefix -> hit, this file
     meta_seen: set[str] = set()
+    meta_offset: dict[int, int] = {}  # series id -> offset of the record its metadata came from
     from_string = event_pb2.Event.FromString
     unpack_f_from = _unpack_f_from
     value_of_ = value_of
     unpack_d = _unpack_d_from
-    templates = _TEMPLATES
-    ks = _SUFFIX_LENGTHS
+    ks = templates.suffix_lengths
     k0 = ks[0] if ks else 0
-    for i, payload in enumerate(batch.payloads):
-        # -- fast path: b"\x09" wall(8) [b"\x10" varint step] summary(... value(4) suffix)
-        n = len(payload)
-        p = -1
-        if n > 16 and payload[0] == 0x09:
-            if payload[9] == 0x10:
-                step = payload[10]
-                if step < 0x80:
-                    p = 11
-                else:
-                    step, p = _varint(payload, 10)
-                    if step >= 1 << 63:  # int64 step, two's complement
-                        step -= 1 << 64
-            else:
-                step = 0
-                p = 9
-            at = n - 4 - k0
-            hit = by_key.get(payload[p:at]) if at > p else None
-            # the entry must be for this suffix length and the suffix must match byte for byte
-            if hit is None or hit[2] != k0 or not payload.endswith(hit[1]):
-                hit, at = _template_hit(payload, p, file_index, by_key, local, meta_seen, series)
+    for batch in scan_file(path, offset):  # window by window: memory bounded by the largest record
+        info.damage.extend(batch.damage)
+        info.n_records += len(batch.payloads)
+        info.end, info.size = batch.end, batch.size
+        for i, payload in enumerate(batch.payloads):
+            # -- fast path: b"\x09" wall(8) [b"\x10" varint step] summary(... value(4) suffix)
+            step, p = event_header(payload)
+            if p >= 0:
+                n = len(payload)
+                at = n - 4 - k0
+                hit = by_key.get(payload[p:at]) if at > p else None
+                # the entry must be for this suffix length and the suffix must match byte for byte
+                if hit is None or hit.suffix_len != k0 or not payload.endswith(hit.suffix):
+                    hit, at = _template_hit(payload, p, file_index, templates, by_key, local, meta_seen, series)
+                    if hit is not None:
+                        k0 = n - 4 - at
                 if hit is not None:
-                    k0 = n - 4 - at
-            if hit is not None:
-                sid_append(hit[0])
+                    sid_append(hit.sid)
+                    step_append(step)
+                    wall_append(unpack_d(payload, 1)[0])
+                    value_append(unpack_f_from(payload, at)[0])
+                    continue
+            # -- general path
+            try:
+                ev = from_string(payload)
+            except DecodeError:
+                info.damage.append(
+                    Damage(path, batch.offsets[i], "record is not an Event proto; skipped", len(payload) + 16)
+                )
+                continue
+            step = ev.step
+            wall = ev.wall_time
+            for tag, kind, v in summary_values(ev):
+                sid = local.get(tag)
+                if sid is None:
+                    tag = intern(tag)  # one string object per tag name, not one per file
+                    sid = local[tag] = len(series)
+                    series.append(SeriesEntry(file_index, tag, None, b""))
+                if tag not in meta_seen:
+                    if kind == "simple_value":
+                        meta_seen.add(tag)
+                        series[sid] = SeriesEntry(file_index, tag, SCALARS_PLUGIN, b"")
+                    elif v.HasField("metadata"):
+                        meta_seen.add(tag)
+                        pd = v.metadata.plugin_data
+                        series[sid] = SeriesEntry(file_index, tag, pd.plugin_name, pd.content)
+                        meta_offset[sid] = batch.offsets[i]
+                val = value_of_(v, kind)
+                if val is None:
+                    continue
+                sid_append(sid)
                 step_append(step)
-                wall_append(unpack_d(payload, 1)[0])
-                value_append(unpack_f_from(payload, at)[0])
-                continue
-        # -- general path
-        try:
-            ev = from_string(payload)
-        except DecodeError:
-            info.damage.append(Damage(path, batch.offsets[i], "record is not an Event proto; skipped"))
-            continue
-        step = ev.step
-        wall = ev.wall_time
-        for tag, kind, v in summary_values(ev):
-            sid = local.get(tag)
-            if sid is None:
-                tag = intern(tag)  # one string object per tag name, not one per file
-                sid = local[tag] = len(series)
-                series.append((file_index, tag, None, b""))
-            if tag not in meta_seen:
-                if kind == "simple_value":
-                    meta_seen.add(tag)
-                    series[sid] = (file_index, tag, SCALARS_PLUGIN, b"")
-                elif v.HasField("metadata"):
-                    meta_seen.add(tag)
-                    pd = v.metadata.plugin_data
-                    series[sid] = (file_index, tag, pd.plugin_name, pd.content)
-            val = value_of_(v, kind)
-            if val is None:
-                continue
-            sid_append(sid)
-            step_append(step)
-            wall_append(wall)
-            value_append(val)
-        if p >= 0 and len(templates) < _TEMPLATE_LIMIT:
-            learnt = _learn_template(ev, payload, p)
-            if learnt is not None:
-                prefix, template = learnt
-                templates[prefix] = template
-                if template[4] not in ks:
-                    ks.insert(0, template[4])
+                wall_append(wall)
+                value_append(val)
+            if p >= 0 and not templates.full:
+                learnt = learn_template(ev, payload, p)
+                if learnt is not None:
+                    templates.learn(*learnt)
     # Decode HParams infos here (in the worker, when parsing in parallel) rather than later.
-    for j in range(first_series, len(series)):
-        entry = series[j]
-        if entry[2] == HPARAMS_PLUGIN and isinstance(entry[3], bytes):
-            series[j] = (entry[0], entry[1], entry[2], decode_hparams_content(entry[3]))
-    stats["records"] += info.n_records
-    stats["bytes"] += size - offset
-    stats["files"] += 1
+    decode_series_hparams(series, first_series, info.damage, lambda sid: (path, meta_offset.get(sid, offset)))
+    info.damage.sort(key=lambda d: d.offset)
+    stats = context.stats
+    stats.records += info.n_records
+    stats.bytes += info.size - offset
+    stats.files += 1
     return info
 
 
@@ -507,13 +465,33 @@ def _nan_if_zero(t: float) -> float:
     return t if t else math.nan
 
 
-def decode_hparams_content(content: bytes) -> SessionStart | SessionEnd | ExperimentInfo | None:
-    """Decode an ``hparams`` plugin content (``HParamsPluginData``); ``None`` if unusable."""
+def decode_hparams_content(
+    content: bytes, tag: str | None = None
+) -> SessionStart | SessionEnd | ExperimentInfo | Undecodable | None:
+    """Decode an ``hparams`` plugin content (``HParamsPluginData``).
+
+    This is the one place that decides what a usable HParams info is.
+
+    Args:
+        content: The plugin content.
+        tag: The tag it was logged under; one of the three HParams tags requires its own kind
+            (an end info under the start tag is :class:`Undecodable`). ``None``: any kind.
+
+    Returns:
+        The decoded info; :class:`Undecodable` (with the reason) when it cannot be decoded or is
+        of the wrong kind for ``tag``; ``None`` when it holds no HParams data at all.
+    """
+    expected = _HPARAMS_KINDS.get(tag) if tag is not None else None
+    what = expected[1] if expected else "HParams data"
     try:
         data = plugin_data_pb2.HParamsPluginData.FromString(content)
-    except DecodeError:
-        return None
+    except (DecodeError, RecursionError, ValueError) as exc:
+        # invalid UTF-8, nesting deeper than protobuf's limit, garbage
+        return Undecodable(f"{what} cannot be decoded ({_one_line(exc) or 'malformed protobuf'})")
     which = data.WhichOneof("data")
+    if expected is not None and which is not None and which != expected[0]:
+        found = next((name for field_, name in _HPARAMS_KINDS.values() if field_ == which), which)
+        return Undecodable(f"a {found} logged under tag {tag!r}, which must hold a {what}")
     if which == "session_start_info":
         s = data.session_start_info
         hparams = {k: _value_to_python(v) for k, v in s.hparams.items()}
@@ -538,26 +516,59 @@ def decode_hparams_content(content: bytes) -> SessionStart | SessionEnd | Experi
     return None
 
 
-def read_events(path: str | os.PathLike[str]) -> tuple[list[Scalar | SessionStart | SessionEnd | ExperimentInfo], list[Damage]]:
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200]
+
+
+def decode_series_hparams(
+    series: list[SeriesEntry], first: int, damage: list[Damage], where: Callable[[int], tuple[str, int]]
+) -> None:
+    """Decode the HParams infos of ``series[first:]`` in place; report unusable ones as damage.
+
+    Args:
+        series: The series of the files just parsed.
+        first: The first series of those files.
+        damage: Where :class:`Damage` entries go.
+        where: ``where(series id)`` -> ``(path, offset)`` of the record the metadata came from.
+    """
+    for j in range(first, len(series)):
+        entry = series[j]
+        if entry.plugin != HPARAMS_PLUGIN or not isinstance(entry.content, bytes):
+            continue
+        decoded = decode_hparams_content(entry.content, entry.tag)
+        if isinstance(decoded, Undecodable) and entry.tag in _HPARAMS_KINDS:
+            path, offset = where(j)
+            damage.append(Damage(path, offset, f"{decoded.reason}; ignored"))
+        series[j] = entry._replace(content=decoded)
+
+
+def read_events(
+    path: str | os.PathLike[str], context: ParseContext | None = None
+) -> tuple[list[Scalar | SessionStart | SessionEnd | ExperimentInfo], list[Damage]]:
     """Read one event file into plain objects (a convenience for inspection and tests).
 
     Applies the one-file part of TensorBoard's rules: a tag is a scalar when its first
     metadata in the file says ``scalars`` (or it is a ``simple_value``); HParams infos are
     taken from the first ``hparams`` metadata of their tag.
 
+    Args:
+        path: The event file.
+        context: Templates and counters to use and update (a fresh one when ``None``).
+
     Returns:
         ``(items, damage)``: HParams infos first (experiment, session start, session end, as
         present), then the scalars in file order.
     """
     sink = ValueSink()
-    info = parse_file_into(sink, 0, os.fspath(path))
+    info = parse_file_into(sink, 0, os.fspath(path), 0, context)
     items: list[Any] = []
     for tag in (EXPERIMENT_TAG, SESSION_START_TAG, SESSION_END_TAG):
-        for _, stag, plugin, content in sink.series:
-            if stag == tag and plugin == HPARAMS_PLUGIN and content is not None:
-                items.append(content)  # decoded by parse_file_into
+        for entry in sink.series:
+            if entry.tag == tag and entry.plugin == HPARAMS_PLUGIN and entry.content is not None:
+                if not isinstance(entry.content, Undecodable):
+                    items.append(entry.content)  # decoded by parse_file_into
     for k in range(len(sink.sid)):
-        _, tag, plugin, _ = sink.series[sink.sid[k]]
-        if plugin == SCALARS_PLUGIN:
-            items.append(Scalar(tag, sink.step[k], sink.wall[k], sink.value[k]))
+        entry = sink.series[sink.sid[k]]
+        if entry.plugin == SCALARS_PLUGIN:
+            items.append(Scalar(entry.tag, sink.step[k], sink.wall[k], sink.value[k]))
     return items, info.damage

@@ -10,6 +10,7 @@ Example::
     exp.table()                  # all of it joined, one row per session
     exp.group_table()            # count, mean and std per group (repeats, CV folds)
     exp.scalars                  # every value of every metric (long table)
+    exp.metric_steps("validation/epoch_loss")  # one metric's values per session and step
     exp.reload()                 # a live sweep: parse only what was appended
 
 The rules (sessions, groups, declared or inferred experiment, metric names,
@@ -19,6 +20,7 @@ last values, statuses) are TensorBoard's; see :mod:`hparams_tools.io._semantics`
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import os
 import re
@@ -29,11 +31,20 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from ..errors import DamagedFileWarning, EventFileError, HParamsToolsError, LogdirError, NoHParamsDataError
+from ..errors import (
+    DamagedFileWarning,
+    EventFileError,
+    ExperimentConflictWarning,
+    HParamsToolsError,
+    LogdirError,
+    NoHParamsDataError,
+    UnknownMetricError,
+)
 from . import frames
 from ._logdir import LogdirState
 from ._model import Discrete, HParamInfo, Interval, MetricInfo
 from ._semantics import Model, build_model
+from ._templates import ParseStats
 from .records import Damage
 
 __all__ = [
@@ -114,14 +125,18 @@ class Experiment:
         damage: One :class:`Damage` per skipped record or unusable file.
     """
 
-    def __init__(self, logdir: Path, *, progress: bool = False, workers: int | None = None) -> None:
+    def __init__(
+        self, logdir: Path, *, progress: bool = False, workers: int | None = None, attempts: str = "first"
+    ) -> None:
         self.logdir = logdir
+        self.attempts = attempts
         self._progress = progress
         self._workers = workers
         self._state = LogdirState(logdir)
         self._model = Model()
         self._cache: dict[object, pd.DataFrame] = {}
         self._warned: set[Damage] = set()
+        self._warned_conflict = ""
 
     # -- reading ---------------------------------------------------------------------------------
     def _progress_factory(self) -> Callable[[int, int], Callable[[int], None] | None] | None:
@@ -149,15 +164,21 @@ class Experiment:
         with _gc_paused():
             changed = self._state.update(workers=self._workers, progress=self._progress_factory())
             if not self._state.files:
+                unreadable = [d for d in self._state.damage if d.path == os.fspath(self.logdir)]
+                if unreadable:
+                    raise LogdirError(f"cannot read {self.logdir}: {unreadable[0].reason.split(';')[0]}; check its permissions")
                 raise LogdirError(
                     f"{self.logdir} holds no TensorBoard event files (events.out.tfevents.*); "
                     "pass the directory you gave TensorBoard as --logdir"
                 )
             if changed or not self._model.sessions:
-                self._model = build_model(self._state)
+                self._model = build_model(self._state, attempts=self.attempts)
                 self._cache.clear()
         self._warn_damage()
         model = self._model
+        if model.experiment_conflict and model.experiment_conflict != self._warned_conflict:
+            warnings.warn(model.experiment_conflict, ExperimentConflictWarning, stacklevel=3)
+            self._warned_conflict = model.experiment_conflict
         if not model.sessions and not model.declared:
             if self.damage and not any(e.records for e in self._state.files):
                 bad = sorted({d.path for d in self.damage})
@@ -219,6 +240,16 @@ class Experiment:
     def damage(self) -> list[Damage]:
         return self._state.damage
 
+    @property
+    def experiment_conflict(self) -> str:
+        """One line when runs declare different experiments (which was used, and why); ``""`` if not."""
+        return self._model.experiment_conflict
+
+    @property
+    def parse_stats(self) -> ParseStats:
+        """Records, bytes and files parsed so far by this experiment's reads (a copy)."""
+        return dataclasses.replace(self._state.context.stats)
+
     # -- tables -----------------------------------------------------------------------------------
     def _cached(self, key: object, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         frame = self._cache.get(key)
@@ -261,6 +292,34 @@ class Experiment:
         """
         return frames.metrics_frame(self._model, self._values(value))
 
+    def metric_steps(self, name: str) -> pd.DataFrame:
+        """Every logged value of one metric, per session (what learning curves draw).
+
+        Args:
+            name: A metric's column name (:attr:`MetricInfo.name`, as in :meth:`metrics`). A
+                ``"<group>/<tag>"`` name that :attr:`metric_infos` does not list (a declared
+                experiment leaving out a logged metric) is looked up among the sessions' scalars,
+                splitting it into group and tag at each ``/`` (shortest group first).
+
+        Returns:
+            Columns ``session`` (categorical), ``step``, ``wall_time``, ``value``; rows sorted by
+            session, then in read order. Sessions that did not log the metric have no rows.
+
+        Raises:
+            UnknownMetricError: no session logged a metric of that name.
+        """
+        model = self._model
+        pairs = [(m.group, m.tag) for m in model.metric_infos if m.name == name]
+        if not pairs:
+            parts = name.split("/")
+            pairs = [("/".join(parts[:i]), "/".join(parts[i:])) for i in range(len(parts))]
+        for group, tag in pairs:
+            frame = frames.metric_steps_frame(model, group, tag)
+            if len(frame) or any(m.name == name for m in model.metric_infos):
+                return frame
+        known = ", ".join(m.name for m in model.metric_infos[:10]) or "none"
+        raise UnknownMetricError(f"no session logged a metric named {name!r}; metrics: {known}")
+
     def table(self, value: str = "last") -> pd.DataFrame:
         """Session info, hparams and metrics joined (colliding names prefixed ``metric:`` / ``hparam:``)."""
         return frames.joined_frame(self.sessions, self.hparams, self.metrics(value))
@@ -278,8 +337,15 @@ class Experiment:
         )
 
 
+ATTEMPTS = ("first", "last")
+
+
 def read_experiment(
-    logdir: str | os.PathLike[str], *, progress: bool = False, workers: int | None = None
+    logdir: str | os.PathLike[str],
+    *,
+    progress: bool = False,
+    workers: int | None = None,
+    attempts: str = "first",
 ) -> Experiment:
     """Read a TensorBoard HParams logdir.
 
@@ -289,6 +355,12 @@ def read_experiment(
         workers: Processes used to parse; ``None`` forks a second process for big logdirs
             (from 6,000 event files) when the machine has an idle CPU (measured while the
             logdir is scanned), and uses one process otherwise; ``1`` never starts workers.
+        attempts: Which attempt of a run restarted after a crash (two event files, two session
+            start infos) the session shows. ``"first"`` is TensorBoard's rule: the first start
+            info (the crashed attempt's hparams) and the first end info (often its FAILURE);
+            ``"last"`` takes the last start info and the end info of that attempt (UNKNOWN if it
+            wrote none). Scalars of all attempts are kept either way (the last value read is the
+            last attempt's).
 
     Returns:
         The :class:`Experiment`.
@@ -297,10 +369,13 @@ def read_experiment(
         LogdirError: the path does not exist, is not a directory or holds no event files.
         EventFileError: no event file could be read at all.
         NoHParamsDataError: event files but no HParams session data.
+        HParamsToolsError: ``attempts`` is not ``"first"`` or ``"last"``.
 
     Damaged records are skipped with a :class:`~hparams_tools.errors.DamagedFileWarning`
     naming the file and offset; they are listed in :attr:`Experiment.damage`.
     """
-    exp = Experiment(Path(logdir), progress=progress, workers=workers)
+    if attempts not in ATTEMPTS:
+        raise HParamsToolsError(f"unknown attempts {attempts!r}; use 'first' (TensorBoard's rule) or 'last'")
+    exp = Experiment(Path(logdir), progress=progress, workers=workers, attempts=attempts)
     exp._update()
     return exp

@@ -21,8 +21,10 @@ __all__ = [
     "scalars_frame",
     "metrics_frame",
     "joined_frame",
+    "unique_columns",
     "group_frame",
     "metric_values",
+    "metric_steps_frame",
 ]
 
 
@@ -58,6 +60,8 @@ def hparams_frame(model: Model) -> pd.DataFrame:
 
     Numeric columns are float64 (NaN where missing); all-bool columns without gaps are bool;
     anything else (strings, mixed types, bools with gaps) is object with ``None`` for missing.
+    Columns of one kind are built as one 2-D block (a start info may hold 100,000 hparams:
+    one pandas Series per column would take tens of seconds).
     """
     index = _index(model)
     names = list(model.hparam_infos)
@@ -65,15 +69,26 @@ def hparams_frame(model: Model) -> pd.DataFrame:
     # in the session's hparams, so they are kept as extra columns (sorted by name) at the end.
     known = set(names)
     names += sorted({k for h in model.session_hparams for k in h if k not in known})
-    data = {
-        name: pd.Series(_hparam_column([h.get(name) for h in model.session_hparams]), index=index)
-        for name in names
-    }
-    frame = pd.DataFrame(data, index=index)
-    for name in names:  # keep object columns object (pandas 3 would infer str)
-        if data[name].dtype == object:
-            frame[name] = data[name].astype(object)
-    return frame
+    by_kind: dict[str, tuple[list[str], list[np.ndarray]]] = {}
+    for name in names:
+        column = _hparam_column([h.get(name) for h in model.session_hparams])
+        kind = column.dtype.kind
+        entry = by_kind.setdefault(kind, ([], []))
+        entry[0].append(name)
+        entry[1].append(column)
+    if not by_kind:
+        return pd.DataFrame(index=index)
+    blocks = [
+        pd.DataFrame(
+            np.column_stack(columns) if columns else np.zeros((len(index), 0)),
+            index=index,
+            columns=pd.Index(block_names, dtype=object),
+            dtype=object if kind == "O" else None,  # keep object columns object (pandas 3 would infer str)
+        )
+        for kind, (block_names, columns) in by_kind.items()
+    ]
+    frame = blocks[0] if len(blocks) == 1 else pd.concat(blocks, axis=1)
+    return frame if list(frame.columns) == names else frame[names]
 
 
 def scalars_frame(model: Model) -> pd.DataFrame:
@@ -154,20 +169,35 @@ def metrics_frame(model: Model, values: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(values, index=_index(model), columns=columns, dtype=np.float64)
 
 
+def unique_columns(names: list[str], taken: set[str], prefix: str) -> list[str]:
+    """The one rule for column names in joined tables: a name already taken gets ``<prefix>:``.
+
+    ``taken`` holds the names to its left (and ``session``, the index that exports turn into a
+    column); it is updated with the names returned.
+    """
+    out = []
+    for name in names:
+        while name in taken:
+            name = f"{prefix}:{name}"
+        taken.add(name)
+        out.append(name)
+    return out
+
+
 def joined_frame(sessions: pd.DataFrame, hparams: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
     """Session info, then hparams, then metrics.
 
-    A metric named like a session column or an hparam is prefixed ``metric:``; an hparam named
-    like a session column is prefixed ``hparam:``, so column names stay unique.
+    Column names follow :func:`unique_columns`: an hparam named like the index (``session``) or
+    a session column (``group``, ``status``...) is prefixed ``hparam:``; a metric named like any
+    of those or like an hparam is prefixed ``metric:``. Names stay unique, so CSV headers and the
+    exported ``session`` column never clash.
     """
-    taken = set(sessions.columns)
+    taken = {str(sessions.index.name or "session"), *map(str, sessions.columns)}
     hp = hparams.copy()
-    # an hparam named like a session column (e.g. "status") would duplicate a column name
-    hp.columns = pd.Index([f"hparam:{c}" if c in taken else c for c in hp.columns], dtype=object)
-    taken.update(hp.columns)
-    taken.update(hparams.columns)
+    hp.columns = pd.Index(unique_columns([str(c) for c in hp.columns], taken, "hparam"), dtype=object)
+    taken.update(map(str, hparams.columns))  # a metric named like an hparam is prefixed even then
     met = metrics.copy()
-    met.columns = pd.Index([f"metric:{c}" if c in taken else c for c in met.columns], dtype=object)
+    met.columns = pd.Index(unique_columns([str(c) for c in met.columns], taken, "metric"), dtype=object)
     return pd.concat([sessions, hp, met], axis=1)
 
 
@@ -183,7 +213,9 @@ def group_frame(model: Model, values: np.ndarray) -> pd.DataFrame:
     present = model.metric_series >= 0
     data: dict[str, np.ndarray] = {"count": np.bincount(codes, minlength=len(groups)).astype(np.int64)}
     n_groups = len(groups)
-    for j, m in enumerate(model.metric_infos):
+    taken = {"group", "count"}
+    names = unique_columns([m.name for m in model.metric_infos], taken, "metric")
+    for j, name in enumerate(names):
         sel = present[:, j]
         c = codes[sel]
         vals = values[sel, j]
@@ -194,6 +226,34 @@ def group_frame(model: Model, values: np.ndarray) -> pd.DataFrame:
             std = np.sqrt(np.bincount(c, weights=dev * dev, minlength=n_groups) / (n - 1))
         mean[n == 0] = np.nan
         std[n < 2] = np.nan
-        data[m.name] = mean
-        data[f"{m.name}:std"] = std
+        data[name] = mean
+        data[f"{name}:std"] = std
     return pd.DataFrame(data, index=pd.Index(groups, name="group", dtype=object))
+
+
+def metric_steps_frame(model: Model, group: str, tag: str) -> pd.DataFrame:
+    """Every value of metric ``(group, tag)`` per session: session, step, wall_time, value.
+
+    Rows are sorted by session, then in read order (TensorBoard's: files in name order, records
+    in file order); a session that never logged the metric has no rows.
+    """
+    sess = model.series_session
+    rows = [
+        r
+        for r in range(len(model.series_run))
+        if sess[r] >= 0 and model.series_group[r] == group and model.series_tag[r] == tag
+    ]
+    rows.sort(key=lambda r: int(sess[r]))
+    starts = model.series_start[rows] if rows else np.zeros(0, np.int64)
+    stops = model.series_stop[rows] if rows else np.zeros(0, np.int64)
+    counts = stops - starts
+    idx = np.concatenate([np.arange(a, b) for a, b in zip(starts.tolist(), stops.tolist())]) if rows else np.zeros(0, np.int64)
+    codes = np.repeat(np.asarray([sess[r] for r in rows], np.int32), counts)
+    return pd.DataFrame(
+        {
+            "session": pd.Categorical.from_codes(codes, categories=pd.Index(model.sessions, dtype=object)),
+            "step": model.step[idx],
+            "wall_time": model.wall[idx],
+            "value": model.value[idx],
+        }
+    )

@@ -30,11 +30,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Mapping, Sequence
 
-import crc32c
 from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 
 from ..errors import HParamsToolsError, OutputError
+from .records import masked_crc32c  # the one CRC implementation (re-exported here for writers)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .experiment import HParamInfo, MetricInfo
@@ -65,12 +65,6 @@ _DATA_TYPES = {
 # Several writers in one process and one second must still get distinct file names, and names
 # that sort in creation order (readers, TensorBoard included, read a run's files in name order).
 _FILE_COUNTER = itertools.count()
-
-
-def masked_crc32c(data: bytes) -> int:
-    """Return TensorFlow's masked CRC-32C of ``data`` (as stored in TFRecord framing)."""
-    crc = crc32c.crc32c(data)
-    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
 def frame_record(data: bytes) -> bytes:

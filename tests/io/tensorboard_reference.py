@@ -48,10 +48,6 @@ def _sorted_values(values) -> list:
     return sorted(values, key=lambda v: (type(v).__name__, v))
 
 
-def _metric_name(name) -> str:
-    return f"{name.group}/{name.tag}" if name.group else name.tag
-
-
 def tensorboard_view(logdir: str | Path) -> dict:
     """TensorBoard's HParams backend's experiment and session groups for ``logdir`` as plain data."""
     from tensorboard import context as tb_context
@@ -79,8 +75,20 @@ def tensorboard_view(logdir: str | Path) -> dict:
 
 
 def view_from_protos(experiment, response) -> dict:
-    """Plain data from an ``api_pb2.Experiment`` and an ``api_pb2.ListSessionGroupsResponse``."""
+    """Plain data from an ``api_pb2.Experiment`` and an ``api_pb2.ListSessionGroupsResponse``.
+
+    TensorBoard keys metrics by ``(group, tag)``; they are named here by the reader's documented
+    naming rule (``<group>/<tag>``, or the collision names of :func:`name_metrics`), so that two
+    metrics that flatten to one name stay apart on both sides.
+    """
+    from hparams_tools.io._model import MetricInfo, name_metrics
+
     assert response.total_size == len(response.session_groups)
+    named = name_metrics([MetricInfo(m.name.group, m.name.tag) for m in experiment.metric_infos])
+    names = {(m.group, m.tag): m.name for m in named}
+
+    def _metric_name(name) -> str:
+        return names.get((name.group, name.tag)) or (f"{name.group}/{name.tag}" if name.group else name.tag)
     infos = {}
     for info in experiment.hparam_infos:
         domain_kind = info.WhichOneof("domain")
@@ -117,7 +125,7 @@ def view_from_protos(experiment, response) -> dict:
     return {
         "description": experiment.description,
         "hparam_infos": infos,
-        "metrics": sorted(_metric_name(m.name) for m in experiment.metric_infos),
+        "metrics": sorted(m.name for m in named),
         "sessions": sessions,
         "groups": groups,
     }

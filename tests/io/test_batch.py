@@ -8,7 +8,8 @@ import struct
 import pytest
 from tensorboard.compat.proto import event_pb2, types_pb2
 
-from hparams_tools.io import _batch, events
+from hparams_tools.io import _batch
+from hparams_tools.io._templates import ParseContext, TemplateCache
 from hparams_tools.io.events import ValueSink, parse_file_into
 from hparams_tools.io.records import read_file_records
 from hparams_tools.io.writer import EventWriter, frame_record
@@ -36,11 +37,12 @@ def _view(pieces):
 _INDEX_TO_PATH: dict[int, str] = {}
 
 
-def _per_file(jobs):
+def _per_file(jobs, context=None):
+    context = context or ParseContext()
     pieces = []
     for index, path, offset, _ in jobs:
         sink = ValueSink()
-        info = parse_file_into(sink, index, path, offset)
+        info = parse_file_into(sink, index, path, offset, context)
         pieces.append(([info], sink))
     return _view(pieces)
 
@@ -103,14 +105,12 @@ def test_batch_equals_per_file_reader(tmp_path, seed, monkeypatch):
     jobs = _random_logdir(tmp_path, seed)
     _INDEX_TO_PATH.clear()
     _INDEX_TO_PATH.update({i: p for i, p, _, _ in jobs})
-    events._TEMPLATES.clear()
-    monkeypatch.setattr(events, "_TEMPLATE_LIMIT", 0)
-    reference = _per_file(jobs)  # every record through protobuf
-    assert _view(_batch.parse_batch(jobs)) == reference  # no templates: general path only
-    monkeypatch.setattr(events, "_TEMPLATE_LIMIT", 100_000)
-    assert _view(_batch.parse_batch(jobs)) == reference  # learning templates
-    assert events._TEMPLATES
-    assert _view(_batch.parse_batch(jobs)) == reference  # using them
+    reference = _per_file(jobs, ParseContext(TemplateCache(limit=0)))  # every record through protobuf
+    assert _view(_batch.parse_batch(jobs, ParseContext(TemplateCache(limit=0)))) == reference  # general path only
+    context = ParseContext()
+    assert _view(_batch.parse_batch(jobs, context)) == reference  # learning templates
+    assert len(context.templates)
+    assert _view(_batch.parse_batch(jobs, context)) == reference  # using them
     # resuming after a file's first record (a reload) also agrees
     resumed = []
     for i, p, _, _ in jobs:
@@ -131,13 +131,14 @@ def test_every_flipped_byte_is_caught_like_the_per_file_reader(tmp_path):
     warm = [(0, str(w.path), 0, 1)]
     _INDEX_TO_PATH.clear()
     _INDEX_TO_PATH[0] = str(w.path)
-    _batch.parse_batch(warm)  # learn the templates, so later parses use the derived CRCs
-    assert events._TEMPLATES
+    context = ParseContext()
+    _batch.parse_batch(warm, context)  # learn the templates, so later parses use the derived CRCs
+    assert len(context.templates)
     for i in range(len(good)):
         data = bytearray(good)
         data[i] ^= 0x21
         w.path.write_bytes(bytes(data))
-        assert _view(_batch.parse_batch(warm)) == _per_file(warm), f"flipped byte {i}"
+        assert _view(_batch.parse_batch(warm, context)) == _per_file(warm, context), f"flipped byte {i}"
 
 
 def test_same_prefix_other_metadata_is_not_taken_from_the_template(tmp_path, monkeypatch):
@@ -149,11 +150,23 @@ def test_same_prefix_other_metadata_is_not_taken_from_the_template(tmp_path, mon
     jobs = [(0, str(a), 0, 1), (1, str(b), 0, 1)]
     _INDEX_TO_PATH.clear()
     _INDEX_TO_PATH.update({0: str(a), 1: str(b)})
-    events._TEMPLATES.clear()
-    monkeypatch.setattr(events, "_TEMPLATE_LIMIT", 0)
-    reference = _per_file(jobs)
+    reference = _per_file(jobs, ParseContext(TemplateCache(limit=0)))
     assert reference[str(b)]["series"] == {"m": ("scalarz", b"")}
-    monkeypatch.setattr(events, "_TEMPLATE_LIMIT", 100_000)
-    _per_file(jobs[:1])  # learn the "scalars" layout only
-    assert _per_file(jobs) == reference
-    assert _view(_batch.parse_batch(jobs)) == reference
+    context = ParseContext()
+    _per_file(jobs[:1], context)  # learn the "scalars" layout only
+    assert _per_file(jobs, context) == reference
+    assert _view(_batch.parse_batch(jobs, context)) == reference
+
+
+def test_groups_of_files_decode_like_one_batch(tmp_path, monkeypatch):
+    """Files are decoded in groups of at most BATCH_MAX_BYTES (memory bound); any grouping, and
+    files too big for the batch decoder (streamed per record), give the per-file reader's output."""
+    jobs = _random_logdir(tmp_path, 5)
+    _INDEX_TO_PATH.clear()
+    _INDEX_TO_PATH.update({i: p for i, p, _, _ in jobs})
+    reference = _per_file(jobs)
+    for limit in (1, 500, 4000):
+        monkeypatch.setattr(_batch, "BATCH_MAX_BYTES", limit)
+        assert _view(_batch.parse_batch(jobs, ParseContext())) == reference, limit
+    monkeypatch.setattr(_batch, "BATCH_MAX_FILE", 300)
+    assert _view(_batch.parse_batch(jobs, ParseContext())) == reference

@@ -157,3 +157,88 @@ def test_only_garbage_is_an_error(tmp_path):
     (tmp_path / "events.out.tfevents.1.bad").write_bytes(b"\x01" * 100)
     with pytest.raises(HParamsToolsError):
         quiet_read(tmp_path)
+
+
+def _as_unprivileged(fn):
+    """Run ``fn()`` where permissions apply: here if not root, else in a forked child that drops to
+    ``nobody`` (a real process, real EACCES); return its result (repr'd strings) or raise its error."""
+    import os
+    import pickle
+
+    if os.geteuid() != 0:
+        return fn()
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            try:
+                out = ("ok", fn())
+            except Exception as exc:  # sent back to the parent, which re-raises it
+                out = ("error", f"{type(exc).__name__}: {exc}")
+            os.write(write_fd, pickle.dumps(out))
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as fh:
+        data = fh.read()
+    os.waitpid(pid, 0)
+    kind, value = pickle.loads(data)  # our own child's output
+    if kind == "error":
+        raise AssertionError(value)
+    return value
+
+
+def test_unreadable_directory_is_reported_like_an_unreadable_file():
+    import os
+    import shutil
+    import tempfile
+    import warnings
+
+    from hparams_tools.errors import DamagedFileWarning, LogdirError
+
+    root = tempfile.mkdtemp(prefix="hpt-unreadable-")
+    try:
+        os.chmod(root, 0o755)
+        write_session(os.path.join(root, "ok"), {"lr": 0.1}, scalars={"": {"acc": [0.5]}})
+        write_session(os.path.join(root, "locked", "inner"), {"lr": 0.2}, scalars={"": {"acc": [0.6]}})
+        for dirpath, dirnames, filenames in os.walk(root):
+            for name in dirnames:
+                os.chmod(os.path.join(dirpath, name), 0o755)
+            for name in filenames:
+                os.chmod(os.path.join(dirpath, name), 0o644)
+        os.chmod(os.path.join(root, "locked"), 0)
+
+        def read():
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                exp = read_experiment(root, workers=1)
+            return (
+                list(exp.sessions.index),
+                [(d.path, d.reason) for d in exp.damage],
+                [str(w.message) for w in caught if issubclass(w.category, DamagedFileWarning)],
+            )
+
+        sessions, damage, warned = _as_unprivileged(read)
+        assert sessions == ["ok"]
+        ((path, reason),) = damage
+        assert path == os.path.join(root, "locked") and "cannot read directory" in reason and "ermission" in reason
+        assert len(warned) == 1 and "locked" in warned[0]
+
+        os.chmod(root, 0)
+
+        def read_root():
+            try:
+                read_experiment(root)
+            except LogdirError as exc:
+                return str(exc)
+            return "no error"
+
+        message = _as_unprivileged(read_root)
+        assert message.startswith(f"cannot read {root}") and "ermission" in message
+    finally:
+        for dirpath in (root, os.path.join(root, "locked")):
+            if os.path.exists(dirpath):
+                os.chmod(dirpath, 0o755)
+        shutil.rmtree(root)

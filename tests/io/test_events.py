@@ -10,7 +10,7 @@ import pytest
 from tensorboard.compat.proto import event_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 from tensorboard.util import tensor_util
 
-from hparams_tools.io import events
+from hparams_tools.io._templates import ParseContext, TemplateCache
 from hparams_tools.io.events import Scalar, SessionEnd, SessionStart, ValueSink, parse_file_into, read_events
 from hparams_tools.io.writer import EventWriter, frame_record
 
@@ -104,9 +104,9 @@ def test_hparams_infos_decode(tmp_path):
     assert items == [SessionStart({"bn": True, "lr": 0.1, "opt": "adam"}, "g1", 5.0), SessionEnd("FAILURE", 9.0)]
 
 
-def _sink_of(path):
+def _sink_of(path, context):
     sink = ValueSink()
-    parse_file_into(sink, 0, str(path))
+    parse_file_into(sink, 0, str(path), 0, context)
     return sink.series, list(sink.sid), list(sink.step), list(sink.wall), [repr(v) for v in sink.value]
 
 
@@ -121,10 +121,10 @@ def test_fast_path_gives_the_protobuf_result(tmp_path, kind):
             for step, value in enumerate(values):
                 w.add_scalar("m", value, step * 300, wall_time=1.5 * step, kind=kind)  # steps > 1 varint byte
         paths.append(w.path)
-    events._TEMPLATES.clear()
-    cold = [_sink_of(p) for p in paths]
-    warm = [_sink_of(p) for p in paths]  # templates learnt from the cold pass
-    assert events._TEMPLATES, "the fast path was exercised"
+    context = ParseContext()
+    cold = [_sink_of(p, context) for p in paths]
+    warm = [_sink_of(p, context) for p in paths]  # templates learnt from the cold pass
+    assert len(context.templates), "the fast path was exercised"
     assert cold == warm
     series, sid, step, wall, vals = warm[1]
     assert series[0][2] == "scalars"
@@ -134,7 +134,7 @@ def test_fast_path_gives_the_protobuf_result(tmp_path, kind):
 def test_fast_path_refuses_lookalikes(tmp_path):
     """An event with a second wall_time after its summary (protobuf: the last one wins) is
     never decoded by a template, however often it repeats."""
-    events._TEMPLATES.clear()
+    context = ParseContext()
     ev = scalar_event("m", 3, tensor=rank0(types_pb2.DT_FLOAT, tensor_content=struct.pack("<f", 1.0)),
                       plugin="scalars", wall=5.0)
     tail = b"\x09" + struct.pack("<d", 99.0)
@@ -143,23 +143,23 @@ def test_fast_path_refuses_lookalikes(tmp_path):
         for _ in range(3):
             fh.write(frame_record(ev.SerializeToString() + tail))
     for _ in range(2):  # the second pass would use a template if one had been learnt
-        items, _ = read_events(path)
+        items, _ = read_events(path, context)
         assert [(s.wall_time, s.value) for s in items if isinstance(s, Scalar)] == [(99.0, 1.0)] * 3
-    assert events._TEMPLATES == {}
+    assert len(context.templates) == 0
 
 
 def test_tensorflow_layout_with_metadata_on_every_value(tmp_path):
     """TF2 writes the scalars metadata after the tensor on every value; the fast path handles it."""
-    events._TEMPLATES.clear()
+    context = ParseContext()
     evs = [
         scalar_event("loss", s, tensor=rank0(types_pb2.DT_FLOAT, tensor_content=struct.pack("<f", s / 8)),
                      plugin="scalars", wall=100.0 + s)
         for s in range(6)
     ]
     path = write_events(tmp_path / "events.out.tfevents.1", evs)
-    cold = _sink_of(path)
-    assert events._TEMPLATES
-    assert _sink_of(path) == cold
+    cold = _sink_of(path, context)
+    assert len(context.templates)
+    assert _sink_of(path, context) == cold
     assert cold[4] == [repr(s / 8) for s in range(6)]
 
 
@@ -184,16 +184,14 @@ def test_fast_path_equals_protobuf_on_mixed_layouts(tmp_path, monkeypatch):
                 evs.append(scalar_event(tag, step, tensor=f32(value), plugin=plugin, wall=rng.random() * 1e9))
         paths.append(write_events(tmp_path / f"events.out.tfevents.{f}", evs))
 
-    def parse_all():
+    def parse_all(context):
         sink = ValueSink()
         for i, path in enumerate(paths):
-            parse_file_into(sink, i, str(path))
+            parse_file_into(sink, i, str(path), 0, context)
         return sink.series, list(sink.sid), list(sink.step), list(sink.wall), [repr(v) for v in sink.value]
 
-    events._TEMPLATES.clear()
-    monkeypatch.setattr(events, "_TEMPLATE_LIMIT", 0)
-    reference = parse_all()  # every record through protobuf
-    monkeypatch.setattr(events, "_TEMPLATE_LIMIT", 100_000)
-    assert parse_all() == reference  # learning templates
-    assert events._TEMPLATES
-    assert parse_all() == reference  # using them
+    reference = parse_all(ParseContext(TemplateCache(limit=0)))  # every record through protobuf
+    context = ParseContext()
+    assert parse_all(context) == reference  # learning templates
+    assert len(context.templates)
+    assert parse_all(context) == reference  # using them

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from hparams_tools import read_experiment
-from hparams_tools.errors import HParamsToolsError, LogdirError, NoHParamsDataError
+from hparams_tools.errors import HParamsToolsError, LogdirError, NoHParamsDataError, UnknownMetricError
 from hparams_tools.io.experiment import Discrete, HParamInfo, Interval, MetricInfo, parse_value_mode
 from hparams_tools.io.writer import EventWriter, write_experiment, write_session
 
@@ -228,3 +228,120 @@ def test_damage_is_reported_with_a_warning(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the same damage is not warned about twice
         exp.reload()
+
+
+def test_metric_steps_is_every_value_of_one_metric_per_session(sweep):
+    """metric_steps equals the matching rows of the long scalars table, sorted by session."""
+    exp = read_experiment(sweep)
+    name = exp.metric_infos[0].name
+    got = exp.metric_steps(name)
+    m = exp.metric_infos[0]
+    s = exp.scalars
+    want = s[(s["group"] == m.group) & (s["tag"] == m.tag)][["session", "step", "wall_time", "value"]]
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True), check_categorical=False)
+    assert list(got["session"].astype(str)) == sorted(got["session"].astype(str))
+    assert len(got) > len(exp.sessions)  # several steps per session
+
+
+def test_metric_steps_unknown_and_undeclared_metrics(tmp_path):
+    write_experiment(tmp_path, ["lr"], [("validation", "acc")])
+    write_session(tmp_path / "r0", {"lr": 0.1}, scalars={"validation": {"acc": [0.5, 0.75]}, "train": {"loss": [2.0]}})
+    exp = read_experiment(tmp_path)
+    assert exp.metric_steps("validation/acc")["value"].tolist() == [0.5, 0.75]
+    assert exp.metric_steps("train/loss")["value"].tolist() == [2.0]  # logged, not declared
+    with pytest.raises(UnknownMetricError, match="nope"):
+        exp.metric_steps("nope")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "parquet"])
+def test_hparams_named_like_table_columns_export(tmp_path, fmt):
+    """Hyperparameters named session, group, status, count... and a metric named session: one
+    naming rule (prefix when taken) keeps every column, in table(), group_table() and exports."""
+    from hparams_tools.io.export import render
+
+    hp = {"session": "s1", "group": 3.0, "status": True, "count": 1.0, "start_time": 0.5}
+    write_session(tmp_path / "r", hp, scalars={"": {"session": [1.0], "count": [2.0]}})
+    exp = read_experiment(tmp_path)
+    t = exp.table()
+    assert len(set(t.columns)) == len(t.columns)
+    assert t.loc["r", "hparam:session"] == "s1" and t.loc["r", "hparam:group"] == 3.0 and t.loc["r", "group"] == "r"
+    assert t.loc["r", "metric:session"] == 1.0 and t.loc["r", "count"] == 1.0 and t.loc["r", "metric:count"] == 2.0
+    g = exp.group_table()
+    assert g.loc["r", "count"] == 1 and g.loc["r", "metric:count"] == 2.0 and g.loc["r", "session"] == 1.0
+    out = render(exp, fmt)
+    if fmt == "csv":
+        header = out.splitlines()[0].split(",")
+        assert header[0] == "session" and len(set(header)) == len(header) and "hparam:session" in header
+    elif fmt == "json":
+        import json
+
+        (rec,) = json.loads(out)
+        assert rec["session"] == "r" and rec["hparams"]["session"] == "s1" and rec["metrics"]["session"] == 1.0
+    else:
+        import io
+
+        frame = pd.read_parquet(io.BytesIO(out))
+        assert list(frame["session"]) == ["r"] and list(frame["hparam:session"]) == ["s1"]
+
+
+def _restarted_run(logdir):
+    """A run restarted after a crash: attempt 1 (lr 0.1) ends FAILURE, attempt 2 (lr 0.05, a new
+    event file in the same run directory, as every TensorBoard writer makes) ends SUCCESS."""
+    run = logdir / "trial-0"
+    with EventWriter(run) as w:
+        w.add_session_start({"lr": 0.1}, group="trial-0", start_time=100.0)
+        for step, v in enumerate([0.5, 0.6]):
+            w.add_scalar("acc", v, step, wall_time=100.0 + step)
+        w.add_session_end("FAILURE", end_time=110.0)
+    with EventWriter(run) as w:
+        w.add_session_start({"lr": 0.05}, group="trial-0", start_time=200.0)
+        for step, v in enumerate([0.25, 0.75]):
+            w.add_scalar("acc", v, step, wall_time=200.0 + step)
+        w.add_session_end("SUCCESS", end_time=210.0)
+    write_session(logdir / "trial-1", {"lr": 0.2}, status="SUCCESS", scalars={"": {"acc": [0.5]}})
+    return logdir
+
+
+def test_restarted_run_first_attempt_is_tensorboards_rule(tmp_path, matches_tensorboard):
+    logdir = _restarted_run(tmp_path)
+    tb = matches_tensorboard(logdir)  # the default agrees with TensorBoard ...
+    assert tb["sessions"]["trial-0"]["status"] == "FAILURE"  # ... which shows the crashed attempt
+    exp = read_experiment(logdir)
+    assert exp.hparams.loc["trial-0", "lr"] == 0.1 and exp.sessions.loc["trial-0", "status"] == "FAILURE"
+    assert exp.metrics().loc["trial-0", "acc"] == 0.75  # the last value read is the restart's
+
+
+def test_restarted_run_last_attempt_option(tmp_path):
+    logdir = _restarted_run(tmp_path)
+    exp = read_experiment(logdir, attempts="last")
+    row = exp.table().loc["trial-0"]
+    assert row["lr"] == 0.05 and row["status"] == "SUCCESS"
+    assert row["start_time"] == 200.0 and row["end_time"] == 210.0
+    assert exp.table().loc["trial-1", "lr"] == 0.2  # runs with one attempt are unchanged
+    with EventWriter(logdir / "trial-0") as w:  # a third attempt, still running: no end info yet
+        w.add_session_start({"lr": 0.01}, group="trial-0", start_time=300.0)
+    exp.reload()
+    assert exp.sessions.loc["trial-0", "status"] == "UNKNOWN" and exp.hparams.loc["trial-0", "lr"] == 0.01
+    with pytest.raises(HParamsToolsError, match="attempts"):
+        read_experiment(logdir, attempts="newest")
+
+
+def test_runs_declaring_different_experiments_warn_once(tmp_path, capsys):
+    """Each run declares its own experiment (as Lightning and tensorboardX write): the first run
+    by name is used, one warning says so, a reload does not repeat it; the CLI says it in one line."""
+    from hparams_tools.cli import main
+    from hparams_tools.errors import ExperimentConflictWarning
+
+    for name, metric in (("a", "acc"), ("b", "loss")):
+        write_experiment(tmp_path / name, ["lr"], [metric])
+        write_session(tmp_path / name, {"lr": 0.1}, scalars={"": {metric: [0.5]}})
+    with pytest.warns(ExperimentConflictWarning, match="using the one of run 'a'") as caught:
+        exp = read_experiment(tmp_path)
+    assert len([w for w in caught if issubclass(w.category, ExperimentConflictWarning)]) == 1
+    assert [m.name for m in exp.metric_infos] == ["acc"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ExperimentConflictWarning)
+        exp.reload()
+    assert main(["export", str(tmp_path), "-q", "-o", str(tmp_path / "out.json")]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("hparams-tools export: warning: 2 runs declare 2 different experiments")

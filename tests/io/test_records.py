@@ -118,3 +118,85 @@ def test_unreadable_file_is_reported(tmp_path):
     batch, size = read_file_records(missing)
     assert batch.payloads == [] and size == 0
     assert "cannot read" in batch.damage[0].reason
+
+
+def _framed_with_length(data: bytes, length: int) -> bytes:
+    """A record whose length field (with a valid length CRC) says ``length``, not ``len(data)``."""
+    good = frame(data)
+    header = struct.pack("<Q", length)
+    return header + struct.pack("<I", masked_crc32c(header)) + good[12:]
+
+
+def test_wrong_length_with_valid_crc_keeps_the_next_intact_record():
+    """A torn write can leave a length whose CRC verifies but which is wrong; the intact record
+    right after it is found by searching from the damaged record's start, not lost."""
+    for delta in (-3, 2, 7, 40):
+        bad = _framed_with_length(b"torn record payload", len(b"torn record payload") + delta)
+        data = frame(b"head") + bad + frame(b"next") + frame(b"tail")
+        batch = read_records(data, path="f")
+        assert batch.payloads == [b"head", b"next", b"tail"], delta
+        (d,) = batch.damage
+        assert d.offset == 20 and "CRC mismatch" in d.reason and f"next valid record at byte {20 + len(bad)}" in d.reason
+
+
+def test_lengths_from_2_to_the_31_are_corrupt_lengths_not_incomplete_records():
+    for length in (2**31, 2**31 + 5, 2**40, 2**64 - 1):
+        header = struct.pack("<Q", length)
+        bad = header + struct.pack("<I", masked_crc32c(header)) + b"junk"
+        data = frame(b"head") + bad + frame(b"next")
+        batch = read_records(data, path="f")
+        assert batch.payloads == [b"head", b"next"] and not batch.incomplete, length
+        (d,) = batch.damage
+        assert "incomplete" not in d.reason and f"record length {length} runs past the end" in d.reason
+        assert batch.end == len(data)
+        alone = read_records(frame(b"head") + bad, path="f")  # nothing after it: still not "incomplete"
+        assert not alone.incomplete and "skipped the remaining" in alone.damage[0].reason
+        assert alone.end == 20 + len(bad)
+
+
+def test_a_plausible_length_past_the_end_is_an_incomplete_record_resumed_later():
+    data = frame(b"head") + frame(b"x" * 100)
+    batch = read_records(data[:-10], path="f")
+    assert batch.incomplete and batch.end == 20 and "incomplete last record" in batch.damage[0].reason
+
+
+def _peak_bytes(fn):
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        result = fn()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_zero_filled_file_memory_is_bounded_by_the_window_not_the_file(tmp_path):
+    """A 64 MiB all-zero file: one 'not an event file' entry; peak memory a fraction of the file."""
+    path = tmp_path / "events.out.tfevents.zeros"
+    with open(path, "wb") as fh:
+        for _ in range(64):
+            fh.write(bytes(1 << 20))
+    (batch, size), peak = _peak_bytes(lambda: read_file_records(path))
+    assert size == 64 << 20 and batch.payloads == []
+    (d,) = batch.damage
+    assert "not a TensorBoard event file" in d.reason
+    assert peak < 24 << 20, peak
+
+
+def test_sparse_multi_gib_file_keeps_its_records_with_bounded_memory(tmp_path):
+    """A 3 GiB sparse file (holes read as zeros) with intact records at its start, middle and end."""
+    path = tmp_path / "events.out.tfevents.sparse"
+    middle, end = 1 << 30, (3 << 30) - 200
+    with open(path, "wb") as fh:
+        fh.write(frame(b"first"))
+        fh.seek(middle)
+        fh.write(frame(b"middle"))
+        fh.seek(end)
+        fh.write(frame(b"last"))
+    (batch, size), peak = _peak_bytes(lambda: read_file_records(path))
+    assert batch.payloads == [b"first", b"middle", b"last"]
+    assert batch.offsets == [0, middle, end]
+    assert [d.offset for d in batch.damage] == [21, middle + 22]
+    assert f"next valid record at byte {middle}" in batch.damage[0].reason
+    assert peak < 24 << 20, peak

@@ -12,7 +12,6 @@ from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_
 
 from hparams_tools import read_experiment
 from hparams_tools.errors import DamagedFileWarning
-from hparams_tools.io import events
 from hparams_tools.io.writer import EventWriter, frame_record, write_session
 
 
@@ -41,16 +40,18 @@ def live(tmp_path):
     return tmp_path
 
 
-def counted(fn):
-    before = dict(events.stats)
-    fn()
-    return {k: events.stats[k] - before[k] for k in before}
+def counted(exp):
+    """What ``exp.reload()`` parsed: records, bytes and files."""
+    before = exp.parse_stats
+    exp.reload()
+    after = exp.parse_stats
+    return {k: getattr(after, k) - getattr(before, k) for k in ("records", "bytes", "files")}
 
 
 def test_unchanged_reload_parses_nothing(live):
     exp = read_experiment(live, workers=1)
     table = exp.table()
-    delta = counted(exp.reload)
+    delta = counted(exp)
     assert delta == {"records": 0, "bytes": 0, "files": 0}
     pd.testing.assert_frame_equal(exp.table(), table)
 
@@ -67,7 +68,7 @@ def test_appended_records_new_file_and_new_run(live):
         w.add_session_end("SUCCESS", end_time=99.0)
     write_session(live / "r1", {"lr": 0.2}, group="g", scalars={"validation": {"acc": [0.5]}})  # a new run
 
-    delta = counted(exp.reload)
+    delta = counted(exp)
     new_files = 1 + 2  # the end-info file, r1's two files; plus the appended-to file:
     assert delta["files"] == new_files + 1
     # appended: 2 records; end-info file: file_version + end; r1: (version + start + end) + (version + 1 scalar)
@@ -93,7 +94,7 @@ def test_partial_record_is_completed_by_a_later_append(live):
     assert [d.reason.split(" ")[0] for d in exp.damage] == ["incomplete"]
     with open(val_file, "ab") as fh:
         fh.write(record[10:])
-    delta = counted(exp.reload)
+    delta = counted(exp)
     assert delta["records"] == 1 and delta["bytes"] == len(record)
     assert exp.damage == []
     assert exp.metrics().loc["r0", "validation/acc"] == pytest.approx(0.9)
