@@ -52,7 +52,7 @@ REPORT_PLOTS = (
     ReportPlot("surface", "surface", True, False),
     ReportPlot("scatter3d", "3D scatter", True, False),
     ReportPlot("slices", "target against each hyperparameter", False, True),
-    ReportPlot("scatter-matrix", "scatter matrix", False, False),
+    ReportPlot("scatter-matrix", "scatter matrix", False, True),
     ReportPlot("curves", "learning curves", True, True),
     ReportPlot("groups", "group means", False, False),
 )

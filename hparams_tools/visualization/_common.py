@@ -380,8 +380,25 @@ def log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
     decades = [float(e) for e in range(a, b + 1) if lo - 1e-9 <= e <= hi + 1e-9]
     if len(decades) < 2:
         steps = [math.log10(m) + e for e in range(a - 1, b + 1) for m in (1, 2, 5)]
-        decades = [v for v in steps if lo - 1e-9 <= v <= hi + 1e-9] or [lo, hi]
+        decades = [v for v in steps if lo - 1e-9 <= v <= hi + 1e-9]
+        if len(decades) < 2:  # a range narrower than 1-2-5 steps: its ends too
+            decades = sorted({lo, hi, *decades})
     return decades, [f"{10 ** v:.3g}" for v in decades]
+
+
+SCENE_CAMERA = dict(eye=dict(x=1.75, y=1.75, z=1.05))
+"""A 3D view from a little further away than plotly's default, so the axis titles stay inside the figure."""
+
+
+def plotly_log_axis(values: Any) -> dict[str, Any]:
+    """A plotly log axis (data in real units) whose ticks are :func:`log_ticks`: real values, never SI prefixes (10µ)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    out: dict[str, Any] = dict(type="log")
+    if v.size:
+        vals, text = log_ticks(math.log10(float(v.min())), math.log10(float(v.max())))
+        out.update(tickvals=[10 ** x for x in vals], ticktext=text)
+    return out
 
 
 def scene_axis(title: str, log: bool, values: np.ndarray) -> dict[str, Any]:
@@ -391,11 +408,13 @@ def scene_axis(title: str, log: bool, values: np.ndarray) -> dict[str, Any]:
     if log and finite.size:
         vals, text = log_ticks(float(finite.min()), float(finite.max()))
         out.update(tickvals=vals, ticktext=text)
+    else:
+        out["nticks"] = 6  # a 3D axis is short: plotly's default crowds its labels
     return out
 
 
-MODEBAR_PX = 36
-"""Height reserved above a plotly title for plotly's toolbar (the mode bar), so the two never overlap."""
+MODEBAR_PX = 46
+"""Space above a plotly title for plotly's toolbar (the mode bar, about 26 px; a title's text starts about 14 px above its pad)."""
 TITLE_CHARS = 60
 """Title characters per line: fits the narrowest report figure (about 560 px) at 15 px."""
 

@@ -165,9 +165,14 @@ def _render_plotly(info: _ContourInfo) -> go.Figure:
                                  mode="markers", name="best: " + c.esc(info.sessions[info.best]),
                                  marker=dict(symbol="star", size=16, color=c.BEST_COLOR, line=dict(color="black", width=1))))
     fig.update_layout(
-        xaxis=dict(title=dict(text=c.esc(c.axis_label(info.x_name, info.x_log))), type="log" if info.x_log else "linear"),
-        yaxis=dict(title=dict(text=c.esc(c.axis_label(info.y_name, info.y_log))), type="log" if info.y_log else "linear"),
+        xaxis=_axis(info.x_name, info.x_log, info.grid_x), yaxis=_axis(info.y_name, info.y_log, info.grid_y),
         height=540, legend=dict(orientation="h", x=0, y=-0.16, yanchor="top"), margin=dict(b=40),
     )
     c.set_plotly_title(fig, f"{data.target} over {info.x_name} and {info.y_name}", info.method)
     return fig
+
+
+def _axis(name: str, log: bool, grid: np.ndarray) -> dict[str, Any]:
+    out: dict[str, Any] = dict(title=dict(text=c.esc(c.axis_label(name, log))))
+    out.update(c.plotly_log_axis(_u(grid, log)) if log else dict(type="linear"))
+    return out

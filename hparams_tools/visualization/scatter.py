@@ -192,7 +192,8 @@ def _render_plotly_3d(info: _ScatterInfo) -> go.Figure:
                                    mode="markers", marker=dict(size=8, color=c.BEST_COLOR, symbol="diamond"),
                                    name="best: " + c.esc(info.sessions[info.best])))
     fig.update_layout(
-        scene=dict(xaxis=_scene_axis(a), yaxis=_scene_axis(b), zaxis=dict(title=dict(text=c.esc(data.target)))),
+        scene=dict(xaxis=_scene_axis(a), yaxis=_scene_axis(b), zaxis=dict(title=dict(text=c.esc(data.target))),
+                   camera=c.SCENE_CAMERA),
         height=560, margin=dict(l=0, r=0, b=0), legend=dict(x=0, y=0, yanchor="bottom"),
     )
     c.set_plotly_title(fig, f"{data.target} over {a.name} and {b.name}", "drag to rotate, scroll to zoom")
@@ -200,10 +201,8 @@ def _render_plotly_3d(info: _ScatterInfo) -> go.Figure:
 
 
 def _scene_axis(a: _Axis) -> dict[str, Any]:
-    out: dict[str, Any] = dict(title=dict(text=c.esc(_label(a))))
-    if a.categories is not None or a.log:
-        out.update(tickvals=a.tickvals, ticktext=[c.esc(t) for t in a.ticktext])
-    return out
+    # the axis' own ticks (real values on log axes, categories, the few values of a grid such as epochs)
+    return dict(title=dict(text=c.esc(_label(a))), tickvals=a.tickvals, ticktext=[c.esc(t) for t in a.ticktext])
 
 
 def _render_plotly_matrix(info: _ScatterInfo) -> go.Figure:
@@ -219,7 +218,7 @@ def _render_plotly_matrix(info: _ScatterInfo) -> go.Figure:
                     colorbar=dict(title=dict(text=c.esc(data.target_label), side="right"))),
     ))
     n = len(info.axes)
-    fig.update_layout(**{f"{ax}axis{i if i > 1 else ''}": dict(type="log")
+    fig.update_layout(**{f"{ax}axis{i if i > 1 else ''}": c.plotly_log_axis(_real(a))
                          for i, a in enumerate(info.axes, 1) if a.log for ax in ("x", "y")},
                       height=180 * n + 140, margin=dict(b=40))
     c.set_plotly_title(fig, f"Scatter matrix of the top {n} hyperparameters ({len(info.sessions):,} sessions)")

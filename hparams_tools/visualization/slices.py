@@ -165,7 +165,7 @@ def _render_plotly(info: _SlicesInfo) -> go.Figure:
                                                                      line=dict(color="black", width=1))), r, col)
         axis: dict[str, Any] = dict(title=dict(text=c.esc(c.axis_label(s.name, s.log))))
         if s.log:
-            axis["type"] = "log"
+            axis.update(c.plotly_log_axis(np.r_[s.x, s.failed_x]))
         if s.categories is not None:
             axis.update(tickvals=list(range(len(s.categories))), ticktext=[c.esc(t) for t in s.categories])
         fig.update_xaxes(row=r, col=col, **axis)

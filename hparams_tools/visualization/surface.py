@@ -90,7 +90,7 @@ def _render_plotly(info: _ContourInfo) -> go.Figure:
     fig.update_layout(
         scene=dict(xaxis=c.scene_axis(info.x_name, info.x_log, info.grid_x),
                    yaxis=c.scene_axis(info.y_name, info.y_log, info.grid_y),
-                   zaxis=dict(title=dict(text=c.esc(data.target)))),
+                   zaxis=dict(title=dict(text=c.esc(data.target))), camera=c.SCENE_CAMERA),
         height=560, margin=dict(l=0, r=0, b=0), legend=dict(x=0, y=0, yanchor="bottom"),
     )
     c.set_plotly_title(fig, f"{data.target} surface over {info.x_name} and {info.y_name}",
