@@ -186,8 +186,11 @@ def page(title: str, subtitle: str, toc: Sequence[tuple[str, str]], body: str, *
     if with_plotly:
         from plotly.offline import get_plotlyjs
 
-        # plotly.min.js never contains "</script" (it is served inline by plotly's own offline mode)
-        plotly_js = f"<script>{get_plotlyjs()}</script>"
+        # Inert text, run by the page's script only after the first screen is drawn: evaluating plotly.js
+        # (4.6 MB) is most of the cost of opening a page, and the first screen needs no plotly figure.
+        # plotly.min.js never contains "</script" (plotly's own offline mode inlines it the same way).
+        plotly_js = f'<script type="text/plain" id="plotly-js">{get_plotlyjs()}</script>'
+
     nav = "".join(f'<a href="#{e(anchor)}">{e(label)}</a>' for anchor, label in toc)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -132,8 +132,9 @@ def comparison(items: list[ReportItem]) -> Section:
     kind = PLOTS["history"]
     info = kind.info(datas)
     title = "Comparison: best so far" if len(datas) > 1 else "Progress: best so far"
+    # an image: the first screen then needs no plotly.js, which the page evaluates only after drawing it
     html = (f'<section id="comparison" data-section="comparison"><h2>{title}</h2>'
-            + page.plotly_figure("fig-history", kind.plotly(info), " ".join(N.texts(info.notes)), wide=True)
+            + page.image_figure(kind.matplotlib(info), "best so far against trials and epochs", wide=True)
             + "</section>")
     return Section("comparison", html, list(info.notes))
 

@@ -86,7 +86,7 @@ def plot_best_so_far(sources: Any, *, target: str | None = None, goal: str | Non
 
 
 def _render_matplotlib(info: _HistoryInfo) -> Figure:
-    fig = c.new_figure(12, 4.6)
+    fig = c.new_figure(9, 4)  # legible at half a report's width (the report's first screen)
     left, right = fig.subplots(1, 2, sharey=True)
     for ln in info.lines:
         left.step(ln.trial, ln.best_so_far, where="post", label=ln.label, lw=2)
@@ -94,10 +94,11 @@ def _render_matplotlib(info: _HistoryInfo) -> Figure:
             right.step(ln.epochs, ln.best_so_far, where="post", label=ln.label, lw=2)
     left.set_xlabel("trials run (linear scale)")
     right.set_xlabel("epochs spent (cumulative, linear scale)")
-    left.set_ylabel(f"best {info.target} so far ({'higher' if info.goal == 'maximize' else 'lower'} is better)")
+    left.set_ylabel(f"best {info.target} so far\n({'higher' if info.goal == 'maximize' else 'lower'} is better)")
     for ax in (left, right):
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        if len(info.lines) > 1:  # one line needs no legend
+            ax.legend(fontsize=8)
     left.set_title("Best so far against trials")
     right.set_title("Best so far against epochs spent")
     c.caption(fig, info.notes)
