@@ -97,7 +97,7 @@ def _render_matplotlib(info: _HistoryInfo) -> Figure:
     left.set_ylabel(f"best {info.target} so far\n({'higher' if info.goal == 'maximize' else 'lower'} is better)")
     for ax in (left, right):
         ax.grid(alpha=0.3)
-        if len(info.lines) > 1:  # one line needs no legend
+        if len(info.lines) > 1 and ax.get_legend_handles_labels()[0]:  # one line needs no legend
             ax.legend(fontsize=8)
     left.set_title("Best so far against trials")
     right.set_title("Best so far against epochs spent")
