@@ -401,6 +401,16 @@ def plotly_log_axis(values: Any) -> dict[str, Any]:
     return out
 
 
+def matplotlib_log_axis(ax: Any, which: str) -> None:
+    """Put the ``which`` ("x" or "y") axis of ``ax`` on a log scale labelled with real values (0.001, not 10^-3)."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:.3g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def scene_axis(title: str, log: bool, values: np.ndarray) -> dict[str, Any]:
     """A plotly 3D axis for values drawn in log10 coordinates when ``log``: the ticks show the real values."""
     out: dict[str, Any] = dict(title=dict(text=esc(axis_label(title, log))))

@@ -129,9 +129,9 @@ def _render_matplotlib(info: _ContourInfo) -> Figure:
         ax.scatter([_u(info.points_x, info.x_log)[info.best]], [_u(info.points_y, info.y_log)[info.best]], marker="*",
                    s=220, color=c.BEST_COLOR, edgecolors="black", zorder=5, label="best")
     if info.x_log:
-        ax.set_xscale("log")
+        c.matplotlib_log_axis(ax, "x")
     if info.y_log:
-        ax.set_yscale("log")
+        c.matplotlib_log_axis(ax, "y")
     ax.set_xlabel(c.axis_label(info.x_name, info.x_log))
     ax.set_ylabel(c.axis_label(info.y_name, info.y_log))
     ax.legend(fontsize=8, loc="best")

@@ -117,7 +117,7 @@ def _render_matplotlib(info: _SlicesInfo) -> Figure:
             ax.scatter([s.best_x], [float(info.data.frame.at[info.best, c.TARGET])], marker="*", s=160,
                        color=c.BEST_COLOR, edgecolors="black", linewidths=0.5, zorder=5, label="best")
         if s.log:
-            ax.set_xscale("log")
+            c.matplotlib_log_axis(ax, "x")
         if s.categories is not None:
             ax.set_xticks(range(len(s.categories)), s.categories, rotation=30, ha="right", fontsize=8)
         ax.set_xlabel(c.axis_label(s.name, s.log))
