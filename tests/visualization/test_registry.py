@@ -83,3 +83,13 @@ def test_plotly_titles_wrap_and_clear_the_toolbar():
     assert fig.layout.margin.t > c.MODEBAR_PX + 2 * 21
     c.set_plotly_title(fig, "<b>x</b>")  # names from event files stay text
     assert "&lt;b&gt;" in fig.layout.title.text
+
+
+def test_matplotlib_log_axes_show_real_values_too():
+    from hparams_tools.visualization import plot_contour, plot_slices
+
+    slices = plot_slices(_sweep(), target="accuracy")
+    lr = next(ax for ax in slices.axes if ax.get_xlabel() == "learning_rate (log scale)")
+    assert {"0.0001", "0.001", "0.01"} <= {t.get_text() for t in lr.get_xticklabels()}
+    contour = plot_contour(_sweep(), target="accuracy")
+    assert "0.001" in {t.get_text() for t in contour.axes[0].get_xticklabels()}
