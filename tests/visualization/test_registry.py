@@ -90,6 +90,8 @@ def test_matplotlib_log_axes_show_real_values_too():
 
     slices = plot_slices(_sweep(), target="accuracy")
     lr = next(ax for ax in slices.axes if ax.get_xlabel() == "learning_rate (log scale)")
-    assert {"0.0001", "0.001", "0.01"} <= {t.get_text() for t in lr.get_xticklabels()}
     contour = plot_contour(_sweep(), target="accuracy")
-    assert "0.001" in {t.get_text() for t in contour.axes[0].get_xticklabels()}
+    for axis in (lr.xaxis, contour.axes[0].xaxis):
+        assert axis.get_scale() == "log"
+        label = axis.get_major_formatter()
+        assert [label(v, 0) for v in (1e-4, 1e-3, 0.01)] == ["0.0001", "0.001", "0.01"]  # not 10^-3
