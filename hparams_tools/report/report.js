@@ -33,12 +33,13 @@
     if (div.getAttribute("data-drawn") !== null) return Promise.resolve();
     div.setAttribute("data-drawn", "0");
     return loadPlotly().then(function (Plotly) {
-      if (!Plotly) return;
+      if (!Plotly) return;  // a page written without plotly.js: the box stays data-drawn="0"
       var spec = readJSON(div.getAttribute("data-fig"));
       var layout = spec.layout || {};
       layout.autosize = true;
-      return Plotly.newPlot(div, spec.data || [], layout, { responsive: true, displaylogo: false });
-    }).then(function () { div.setAttribute("data-drawn", "1"); });
+      return Promise.resolve(Plotly.newPlot(div, spec.data || [], layout, { responsive: true, displaylogo: false }))
+        .then(function () { div.setAttribute("data-drawn", "1"); });
+    });
   }
 
   function inViewport(el) {
