@@ -1,4 +1,5 @@
-"""Benchmark: the HTML report for 1,000 and 10,000 sessions (synthetic sweeps written as real event files).
+"""Benchmark: the HTML report for 1,000 and 10,000 sessions (synthetic sweeps written as real event files),
+and the time a browser takes to show its first screen.
 
 Prints, per size, the median wall time of ``write_report`` (reading, analysis,
 plots, HTML), the read and analysis times alone, and the file size, against the
@@ -9,6 +10,18 @@ coordinates figure of the same sessions, i.e. the cheapest offline plot page.
 
     python benchmarks/bench_report.py                 # 1,000 and 10,000 sessions, 3 / 1 repeats
     python benchmarks/bench_report.py --sizes 1000 --repeats 5
+    python benchmarks/bench_report.py --first-screen  # time to first screen in headless Chromium
+
+``--first-screen`` opens a report (of ``--logdir``, default ``logs/flowers/default``
+when it exists, else a synthetic 15-session sweep) in headless Chromium at
+1280 and 1920 px and measures, from navigation start, when it is ready: the
+document complete (``loadEventEnd``) and every figure of the first screen
+drawn (``body[data-first-screen]``, set by the report's script). The baseline,
+measured in the same browser and alternating with the report: plotly's own
+minimal page (``plotly.io.write_html``, plotly.js inline) of ONE small
+scatter figure, ready at its ``loadEventEnd`` (its figure is drawn by an
+inline script before the load event). Prints medians and the ratio against
+the target of 1.5x.
 """
 
 from __future__ import annotations
@@ -52,11 +65,76 @@ def _baseline(logdir: Path, out: Path) -> None:
     fig.write_html(out, include_plotlyjs=True)
 
 
+FIRST_SCREEN_TARGET = 1.5  # the report's first screen within 1.5x of plotly's minimal page
+WIDTHS = (1280, 1920)
+_READY_MS = {
+    # ms from navigation start to "ready", or null while not ready
+    "report": "(() => { const n = performance.getEntriesByType('navigation')[0]; const f = document.body && "
+              "document.body.dataset.firstScreen; return n && n.loadEventEnd > 0 && f ? Math.max(n.loadEventEnd, +f) : null; })()",
+    "plotly": "(() => { const n = performance.getEntriesByType('navigation')[0]; return n && n.loadEventEnd > 0 && "
+              "document.querySelector('.js-plotly-plot .main-svg') ? n.loadEventEnd : null; })()",
+}
+
+
+def plotly_minimal_page(out: Path) -> Path:
+    """plotly's own offline page of one small figure: the cheapest page that shows a plotly figure."""
+    import plotly.graph_objects as go
+
+    go.Figure(go.Scatter(x=[1, 2, 3], y=[1, 3, 2])).write_html(out, include_plotlyjs=True)
+    return out
+
+
+def time_to_ready(browser, page: Path, kind: str, timeout: float = 120.0) -> float:
+    """Milliseconds from navigation start until the page is ready (see the module's docstring)."""
+    browser.call("Page.navigate", url="about:blank")
+    browser.call("Page.navigate", url=page.resolve().as_uri())
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ms = browser.evaluate(_READY_MS[kind]) if browser.evaluate("location.protocol") == "file:" else None
+        if ms is not None:
+            return float(ms)
+        time.sleep(0.05)
+    raise TimeoutError(f"{page} was not ready within {timeout:.0f} s")
+
+
+def first_screen(logdir: Path | None, repeats: int) -> int:
+    """Time to first screen of the report against plotly's minimal page, at each width (medians)."""
+    from hparams_tools.report import write_report
+    from tools.cdp import Browser
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if logdir is None:
+            logdir = write_sweep(Path(tmp) / "sweep", 15, seed=0)
+        report = write_report(logdir, Path(tmp) / "report.html", write_space=False)
+        base = plotly_minimal_page(Path(tmp) / "plotly.html")
+        print(f"report of {logdir}: {report.stat().st_size / 1e6:.1f} MB; plotly's minimal page: "
+              f"{base.stat().st_size / 1e6:.1f} MB; median of {repeats} alternating loads per page and width")
+        print(f"{'width':>6} {'report ms':>10} {'plotly ms':>10} {'ratio':>6} {'target':>7} {'ok':>3}")
+        worst = 0.0
+        for width in WIDTHS:
+            with Browser(width=width, height=1000) as browser:
+                times: dict[str, list[float]] = {"report": [], "plotly": []}
+                for _ in range(repeats):
+                    times["plotly"].append(time_to_ready(browser, base, "plotly"))
+                    times["report"].append(time_to_ready(browser, report, "report"))
+            r, b = statistics.median(times["report"]), statistics.median(times["plotly"])
+            worst = max(worst, r / b)
+            print(f"{width:>6} {r:>10.0f} {b:>10.0f} {r / b:>6.2f} {FIRST_SCREEN_TARGET:>7} "
+                  f"{'yes' if r / b <= FIRST_SCREEN_TARGET else 'NO':>3}")
+    return 0 if worst <= FIRST_SCREEN_TARGET else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeats", type=int, nargs="+", default=None, help="repeats per size (default 3 for <= 1000, else 1)")
+    parser.add_argument("--first-screen", action="store_true",
+                        help="time to first screen in headless Chromium against plotly's minimal page (only this)")
+    parser.add_argument("--logdir", type=Path, help="the sweep of --first-screen (default: logs/flowers/default if present)")
     args = parser.parse_args()
+    if args.first_screen:
+        default = ROOT / "logs" / "flowers" / "default"
+        return first_screen(args.logdir or (default if default.is_dir() else None), (args.repeats or [5])[0])
 
     import os
 

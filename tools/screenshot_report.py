@@ -16,12 +16,25 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tools.cdp import Browser  # noqa: E402
+
+
+VISIBLE_UNDRAWN = ("Array.from(document.querySelectorAll('div.plotly-box')).filter(d => { const r = d.getBoundingClientRect(); "
+                   "return r.bottom > 0 && r.top < innerHeight && d.dataset.drawn !== '1'; }).length")
+
+
+def _wait_for_visible_figures(browser: Browser, timeout: float = 120.0) -> None:
+    """The report draws figures lazily: wait until those in the viewport are drawn."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and browser.evaluate(VISIBLE_UNDRAWN):
+        time.sleep(0.2)
+    browser.settle(0.5)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     from PIL import Image
 
     with Browser(width=args.width, height=args.height) as browser:
-        browser.open(args.report)
+        browser.open(args.report, ready="document.body && document.body.dataset.firstScreen")
         browser.settle(1.5)
         shots = []
         with tempfile.TemporaryDirectory() as tmp:
@@ -51,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
                     browser.settle(0.3)
                 elif selector:
                     browser.evaluate(f"document.querySelector({selector!r}).scrollIntoView()")
-                    browser.settle(0.5)
+                    _wait_for_visible_figures(browser)
                 raw = browser.screenshot(Path(tmp) / f"raw{i}.png")
                 shots.append(Image.open(raw).convert("RGB"))
         image = Image.new("RGB", (max(s.width for s in shots), sum(s.height for s in shots)), "white")

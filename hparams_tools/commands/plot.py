@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         fig = fn(exps, **opts)
     elif args.kind == "importance":
         from ..analysis import analyze
-        from ..visualization._common import plot_data
+        from ..visualization import plot_data
 
         data = plot_data(exps[0], **opts)
         fig = fn(analyze(exps[0], target=data.target, goal=data.goal, value=args.value, seed=args.seed,

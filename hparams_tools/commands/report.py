@@ -17,8 +17,9 @@ ones (slices, scatter matrix, group means), the suggested next search space with
 run it, and data-quality notes (dropped/imputed values, damaged files skipped).
 
 With several logdirs, they are compared side by side (overview columns, best so far against
-trials and epochs). The suggested space is also written beside the report as
-<report stem>_next_space.yaml (--no-space-file to skip).
+trials and epochs). The suggested space is also written beside the report (in the -o file's
+directory, not the current one) as <report stem>_next_space.yaml (--no-space-file to skip); the
+command prints where, with the command that runs it.
 
 A logdir without sessions is reported as such. Exit status: 0 ok, 2 bad input (missing logdir,
 unknown --target, unwritable output; nothing is half-written).
@@ -61,11 +62,16 @@ def run(args: argparse.Namespace) -> int:
     """Run ``hparams-tools report``; returns the exit status (errors are raised)."""
     from ..report import write_report
 
+    def said(path, command: str) -> None:  # where the space file went, and how to run it
+        if not args.quiet:
+            print(f"wrote the suggested next space to {path}\n  run it with: {command}", file=sys.stderr)
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DamagedFileWarning)  # the report lists damage in its data-quality section
         path = write_report(
             args.logdirs, args.output, target=args.target, goal=args.goal, value=args.value, seed=args.seed,
             title=args.title, progress=not args.quiet, write_space=not args.no_space_file, max_points=args.max_points,
+            on_space_file=said,
         )
     if not args.quiet:
         print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)

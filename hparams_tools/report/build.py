@@ -2,7 +2,10 @@
 
 The report never parses event files itself: it calls the public API
 (:func:`hparams_tools.read_experiment`, :func:`hparams_tools.analysis.analyze`,
-the plot modules) and only arranges their results.
+the plot registry of :mod:`hparams_tools.visualization`) and only arranges
+their results. :func:`write_report` reads as its steps, like TensorBoard's
+``list_session_groups.Handler.run()``: check the output, load, resolve the
+targets, analyse, write the space files, build the sections, write the page.
 """
 
 from __future__ import annotations
@@ -10,100 +13,19 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .. import __version__
 from .._files import atomic_write, safe_join
 from ..errors import HParamsToolsError, LogdirError, OutputError
-from ..visualization import _common as c
+from ..visualization import MAX_POINTS, plot_data
 from . import page, sections
+from .item import ReportItem
 
-
-@dataclass
-class _Item:
-    """One logdir's contribution to the report."""
-
-    index: int
-    label: str
-    logdir: str
-    experiment: Any = None
-    empty_reason: str | None = None  # set when the logdir has no sessions
-    data: c.PlotData | None = None
-    analysis: Any = None
-    analysis_error: str | None = None
-    space_file: Path | None = None
-    notes: list[str] = field(default_factory=list)  # plot notes (top-K, sampling, skipped plots)
-    plots_html: str = ""
-    metrics: Any = None  # experiment.metrics(value), for the leaderboard
-
-
-def _as_list(x: Any) -> list[Any]:
-    if isinstance(x, (str, os.PathLike)) or not isinstance(x, Sequence):
-        return [x]
-    return list(x)
-
-
-def _check_output(output: Path) -> None:
-    parent = output.parent if str(output.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputError(f"cannot write {output}: directory {parent} does not exist")
-    if output.is_dir():
-        raise OutputError(f"cannot write {output}: it is a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write {output}: directory {parent} is not writable")
-
-
-def _load(index: int, source: Any, progress: bool) -> _Item:
-    from ..io.experiment import Experiment, read_experiment
-
-    if isinstance(source, Experiment):
-        exp = source
-    else:
-        path = Path(source)
-        if not path.is_dir():
-            raise LogdirError(f"logdir {path} does not exist or is not a directory")
-        try:
-            exp = read_experiment(path, progress=progress)
-        except LogdirError as exc:  # an existing directory with no sessions: the report says so
-            return _Item(index, path.name or str(path), str(path), empty_reason=str(exc))
-    item = _Item(index, exp.logdir.name or str(exp.logdir), str(exp.logdir), experiment=exp)
-    if len(exp.sessions) == 0:
-        item.empty_reason = f"{exp.logdir} holds no HParams sessions"
-    return item
-
-
-def _analyze(item: _Item, target: str, goal: str, value: str, seed: int, progress: bool) -> None:
-    try:
-        from ..analysis import analyze
-    except ImportError:  # pragma: no cover - the analysis package is part of the install
-        item.analysis_error = "the analysis is not available in this installation"
-        return
-    try:
-        item.analysis = analyze(item.experiment, target=target, goal=goal, value=value, seed=seed, progress=progress)
-    except HParamsToolsError as exc:
-        item.analysis_error = str(exc)
-
-
-def _unique_labels(items: list[_Item]) -> None:
-    seen: dict[str, int] = {}
-    for it in items:
-        n = seen.get(it.label, 0)
-        seen[it.label] = n + 1
-        if n:
-            it.label = f"{it.label} ({n + 1})"
-
-
-def _write_space(item: _Item, output: Path, several: bool) -> None:
-    if item.analysis is None or getattr(item.analysis, "next_space", None) is None:
-        return
-    name = f"{output.stem}_next_space{f'_{item.index + 1}' if several else ''}.yaml"
-    path = safe_join(output.parent, name)
-    text = sections.space_text(item)
-    with atomic_write(path) as fh:
-        fh.write(text)
-    item.space_file = path
+SpaceFileCallback = Callable[[Path, str], None]
+"""Called with (space file written, the command that runs it)."""
 
 
 def next_space_command(space_file: str | Path, logdir: str) -> str:
@@ -111,6 +33,11 @@ def next_space_command(space_file: str | Path, logdir: str) -> str:
     logdir_path = Path(logdir)
     new = logdir_path.parent / f"{logdir_path.name}-next"
     return f"python -m training.sweep --space {shlex.quote(str(space_file))} --logdir {shlex.quote(str(new))}"
+
+
+def _run_command(space_file: Path | None, logdir: str) -> str:
+    # the one place the report asks for the next-space command (its text belongs to the space format)
+    return next_space_command(space_file or "next_space.yaml", logdir)
 
 
 def write_report(
@@ -124,7 +51,8 @@ def write_report(
     title: str | None = None,
     progress: bool = False,
     write_space: bool = True,
-    max_points: int = c.MAX_POINTS,
+    max_points: int = MAX_POINTS,
+    on_space_file: SpaceFileCallback | None = None,
 ) -> Path:
     """Write one self-contained, offline HTML report of one or several sweeps.
 
@@ -133,7 +61,8 @@ def write_report(
     per logdir a sortable leaderboard, findings, importances, plots, the
     suggested next space (YAML and the command to run it) and data-quality
     notes. Scripts (plotly.js from the installed plotly), styles and images
-    are inline; the page makes no network request.
+    are inline; the page makes no network request. Figures are drawn when
+    they scroll near the viewport, so the first screen is ready quickly.
 
     Args:
         logdirs_or_experiments: A logdir path or Experiment, or a list of them.
@@ -146,8 +75,10 @@ def write_report(
         title: Page title (default: from the logdir names).
         progress: Show progress bars.
         write_space: Also write the suggested space as ``<output stem>_next_space.yaml``
-            beside the report (inside the output's directory).
+            in the output's directory (beside the report, wherever the current directory is).
         max_points: Sessions drawn at most per plot (a seeded sample beyond, said in the plot).
+        on_space_file: Called with each space file written and the command that runs it
+            (the CLI prints them; the page says them too).
 
     Returns:
         The path of the written report.
@@ -157,41 +88,163 @@ def write_report(
         LogdirError: when a logdir does not exist.
         UnknownMetricError: when ``target`` is not a metric of an experiment.
     """
+    _check_max_points(max_points)
+    output = _checked_output(Path(output))
+    _check_value_mode(value)
+    items = _unique_labels([_load(i, s, progress) for i, s in enumerate(_as_list(logdirs_or_experiments))])
+    # resolve (and validate) every target before any long work
+    items = [_with_plot_data(it, target, goal, value) for it in items]
+    items = _analysed(items, value, seed, progress)
+    space_files = _write_spaces(items, output, several=len(items) > 1, on_space_file=on_space_file) if write_space else {}
+    body, toc = _body(items, space_files, value=value, seed=seed, max_points=max_points)
+    _write_page(output, title, items, value, seed, body, toc)
+    return output
+
+
+def _check_max_points(max_points: int) -> None:
     if not isinstance(max_points, int) or max_points < 10:
         raise HParamsToolsError(f"max_points must be an integer of at least 10, not {max_points!r}")
-    output = Path(output)
-    _check_output(output)
-    from tqdm.auto import tqdm
 
-    sources = _as_list(logdirs_or_experiments)
-    if not sources:
-        raise LogdirError("no logdir given")
+
+def _checked_output(output: Path) -> Path:
+    parent = output.parent if str(output.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {output}: directory {parent} does not exist")
+    if output.is_dir():
+        raise OutputError(f"cannot write {output}: it is a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {output}: directory {parent} is not writable")
+    return output
+
+
+def _check_value_mode(value: str) -> None:
     if value != "last":
         from ..io.experiment import parse_value_mode
 
         parse_value_mode(value)
-    items = [_load(i, s, progress) for i, s in enumerate(sources)]
-    _unique_labels(items)
-    live = [it for it in items if it.empty_reason is None]
-    for it in live:  # resolve (and validate) every target before any long work
-        it.data = c.plot_data(it.experiment, target=target, goal=goal, value=value, label=it.label)
-    bar = tqdm(total=len(live) * 2, desc="report", unit="step", disable=not progress)
-    for it in live:
-        _analyze(it, it.data.target, it.data.goal, value, seed, progress)
-        if it.analysis is not None:  # re-rank the hyperparameters by the analysis' importance
-            it.data = c.plot_data(it.experiment, target=it.data.target, goal=it.data.goal, value=value,
-                                  analysis=it.analysis, label=it.label)
-        bar.update()
-        if write_space:
-            _write_space(it, output, len(items) > 1)
-        it.plots_html = sections.plots(it, seed=seed, max_points=max_points)
-        bar.update()
-    bar.close()
-    body, toc = sections.body(items, value=value, seed=seed, max_points=max_points)
+
+
+def _as_list(x: Any) -> list[Any]:
+    if isinstance(x, (str, os.PathLike)) or not isinstance(x, Sequence):
+        out = [x]
+    else:
+        out = list(x)
+    if not out:
+        raise LogdirError("no logdir given")
+    return out
+
+
+def _load(index: int, source: Any, progress: bool) -> ReportItem:
+    from ..io.experiment import Experiment, read_experiment
+
+    if isinstance(source, Experiment):
+        exp = source
+    else:
+        path = Path(source)
+        if not path.is_dir():
+            raise LogdirError(f"logdir {path} does not exist or is not a directory")
+        try:
+            exp = read_experiment(path, progress=progress)
+        except LogdirError as exc:  # an existing directory with no sessions: the report says so
+            return ReportItem(index, path.name or str(path), str(path), empty_reason=str(exc))
+    empty = f"{exp.logdir} holds no HParams sessions" if len(exp.sessions) == 0 else None
+    return ReportItem(index, exp.logdir.name or str(exp.logdir), str(exp.logdir), experiment=exp, empty_reason=empty)
+
+
+def _unique_labels(items: list[ReportItem]) -> list[ReportItem]:
+    seen: dict[str, int] = {}
+    out = []
+    for it in items:
+        n = seen.get(it.label, 0)
+        seen[it.label] = n + 1
+        out.append(replace(it, label=f"{it.label} ({n + 1})") if n else it)
+    return out
+
+
+def _with_plot_data(it: ReportItem, target: str | None, goal: str | None, value: str) -> ReportItem:
+    if not it.has_sessions:
+        return it
+    data = plot_data(it.experiment, target=target, goal=goal, value=value, label=it.label)
+    return replace(it, plot_data=data, metrics=it.experiment.metrics(value))
+
+
+def _analysed(items: list[ReportItem], value: str, seed: int, progress: bool) -> list[ReportItem]:
+    from tqdm.auto import tqdm
+
+    live = [it for it in items if it.has_sessions]
+    out = []
+    with tqdm(total=len(live), desc="report: analysis", unit="logdir", disable=not progress) as bar:
+        for it in items:
+            if it.has_sessions:
+                it = _analyse(it, value, seed, progress)
+                bar.update()
+            out.append(it)
+    return out
+
+
+def _analyse(it: ReportItem, value: str, seed: int, progress: bool) -> ReportItem:
+    from ..analysis import analyze
+
+    d = it.plot_data
+    try:
+        result = analyze(it.experiment, target=d.target, goal=d.goal, value=value, seed=seed, progress=progress)
+    except HParamsToolsError as exc:
+        return replace(it, analysis_error=str(exc))
+    # re-rank the hyperparameters by the analysis' importance
+    data = plot_data(it.experiment, target=d.target, goal=d.goal, value=value, analysis=result, label=it.label)
+    return replace(it, analysis=result, plot_data=data)
+
+
+def space_file_name(output: Path, index: int, several: bool) -> Path:
+    """Where the report writes a logdir's suggested space: beside the report, named after it."""
+    return safe_join(output.parent, f"{output.stem}_next_space{f'_{index + 1}' if several else ''}.yaml")
+
+
+def _write_spaces(items: list[ReportItem], output: Path, *, several: bool,
+                  on_space_file: SpaceFileCallback | None) -> dict[int, Path]:
+    written: dict[int, Path] = {}
+    for it in items:
+        if it.analysis is None or getattr(it.analysis, "next_space", None) is None:
+            continue
+        path = space_file_name(output, it.index, several)
+        with atomic_write(path) as fh:
+            fh.write(sections.space_text(it))
+        written[it.index] = path
+        if on_space_file is not None:
+            on_space_file(path, _run_command(path, it.logdir))
+    return written
+
+
+def _experiment_html(it: ReportItem, space_file: Path | None, *, seed: int, max_points: int) -> str:
+    """One logdir's sections; the notes every section returns end up in its data-quality section."""
+    if not it.has_sessions:
+        return sections.experiment(it, [sections.data_quality(it, [])])
+    parts = [
+        sections.leaderboard(it),
+        sections.findings(it),
+        sections.importance(it),
+        sections.plots(it, seed=seed, max_points=max_points),
+        sections.next_space(it, space_file, _run_command(space_file, it.logdir)),
+    ]
+    notes = [n for p in parts for n in p.notes]
+    return sections.experiment(it, parts + [sections.data_quality(it, notes)])
+
+
+def _body(items: list[ReportItem], space_files: dict[int, Path], *, value: str, seed: int,
+          max_points: int) -> tuple[str, list[tuple[str, str]]]:
+    top = sections.overview(items, value) + sections.comparison(items).html
+    if len(items) == 1:  # one logdir: the overview table and the progress plot side by side
+        top = f'<div class="top-row">{top}</div>'
+    html = top + "".join(_experiment_html(it, space_files.get(it.index), seed=seed, max_points=max_points)
+                         for it in items)
+    return html, sections.toc(items)
+
+
+def _write_page(output: Path, title: str | None, items: list[ReportItem], value: str, seed: int, body: str,
+                toc: list[tuple[str, str]]) -> None:
     when = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     title = title or "HParams report: " + ", ".join(it.label for it in items)
     subtitle = f"{len(items)} logdir(s) · generated {when} by hparams-tools {__version__} · value mode {value!r}, seed {seed}"
     text = page.page(title, subtitle, toc, body, with_plotly=True)
     with atomic_write(output) as fh:
         fh.write(text)
-    return output

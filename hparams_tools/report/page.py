@@ -87,7 +87,7 @@ def notes_list(items: Iterable[str], cls: str = "notes") -> str:
 
 
 def fmt(value: Any) -> str:
-    """Compact text of a cell value."""
+    """Compact text of a single value (a cell outside a table column)."""
     v = clean(value)
     if v is None:
         return ""
@@ -96,17 +96,65 @@ def fmt(value: Any) -> str:
     return str(v)
 
 
-def table(frame: pd.DataFrame, *, index_name: str | None = None, cls: str = "") -> str:
-    """A small escaped HTML table of a DataFrame (index as the first column)."""
+def column_format(values: Iterable[Any]) -> dict[str, Any] | None:
+    """ONE number format for a whole column, so that its numbers line up and compare at a glance.
+
+    ``{"t": "int"}`` for whole numbers; ``{"t": "fixed", "d": n}`` when the
+    column spans less than four decades and no value is tiny or huge (``n``
+    decimals give its smallest non-zero value three significant digits, at
+    most 6); else ``{"t": "exp", "d": 2}`` for every number. ``None`` when the
+    column holds no number. The page's script applies the same spec
+    (``report.js``: ``formatNumber``).
+    """
+    nums = [v for v in (clean(x) for x in values) if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if not nums:
+        return None
+    if all(isinstance(v, int) or float(v).is_integer() for v in nums) and max(abs(v) for v in nums) < 1e15:
+        return {"t": "int"}
+    nonzero = [abs(v) for v in nums if v != 0]
+    lo, hi = min(nonzero), max(nonzero)
+    if lo < 1e-4 or hi >= 1e6 or hi / lo >= 1e4:
+        return {"t": "exp", "d": 2}
+    return {"t": "fixed", "d": int(min(6, max(0, 2 - math.floor(math.log10(lo)))))}
+
+
+def format_number(value: Any, spec: dict[str, Any] | None) -> str:
+    """A cell's text under its column's :func:`column_format` (non-numbers as text, missing as empty)."""
+    v = clean(value)
+    if v is None:
+        return ""
+    if spec is None or isinstance(v, (bool, str)):
+        return str(v)
+    if spec["t"] == "int":
+        return f"{int(round(v)):,}"
+    if spec["t"] == "fixed":
+        return f"{v:,.{spec['d']}f}"
+    return f"{v:.{spec['d']}e}"
+
+
+def table(frame: pd.DataFrame, *, index_name: str | None = None, cls: str = "",
+          skipped: dict[str, str] | None = None) -> str:
+    """A small escaped HTML table of a DataFrame (index as the first column), one number format per column.
+
+    ``skipped`` maps a column the producer left empty to why: the reason is
+    said in the column itself (one cell spanning its rows), not only in a note
+    far below.
+    """
+    skipped = {k: v for k, v in (skipped or {}).items() if k in frame.columns}
     head = [index_name if index_name is not None else (frame.index.name or "")] + [str(c) for c in frame.columns]
+    specs = [column_format(frame[c_].tolist()) for c_ in frame.columns]
     out = [f'<div class="scroll"><table class="{e(cls)}"><thead><tr>']
     out += [f"<th>{e(h)}</th>" for h in head]
     out.append("</tr></thead><tbody>")
-    for idx, row in frame.iterrows():
+    for i, (idx, row) in enumerate(frame.iterrows()):
         out.append(f"<tr><th scope=row>{e(idx)}</th>")
-        for v in row:
+        for col, v, spec in zip(frame.columns, row, specs):
+            if col in skipped:
+                if i == 0:
+                    out.append(f'<td class="skipped" rowspan="{len(frame)}">{e(skipped[col])}</td>')
+                continue
             num = isinstance(clean(v), (int, float)) and not isinstance(v, (bool, np.bool_))
-            out.append(f'<td class="{"num" if num else ""}">{e(fmt(v))}</td>')
+            out.append(f'<td class="{"num" if num else ""}">{e(format_number(v, spec))}</td>')
         out.append("</tr>")
     out.append("</tbody></table></div>")
     return "".join(out)
@@ -115,7 +163,9 @@ def table(frame: pd.DataFrame, *, index_name: str | None = None, cls: str = "") 
 def leaderboard(block_id: str, columns: Sequence[str], rows: list[list[Any]], *, best: str | None, status_col: int,
                 page: int = 50) -> str:
     """The sortable, filterable leaderboard: data inline as JSON, rows drawn by the page's script."""
-    payload = {"columns": list(columns), "rows": rows, "best": best, "status_col": status_col, "page": page}
+    formats = [column_format(r[i] for r in rows) for i in range(len(columns))]
+    payload = {"columns": list(columns), "rows": rows, "formats": formats, "best": best, "status_col": status_col,
+               "page": page}
     return (
         f'<div class="leaderboard-box" data-source="{e(block_id)}">{json_block(block_id, payload)}'
         '<div class="lb-controls"><input class="lb-filter" type="search" placeholder="filter sessions (any column)"'
@@ -136,8 +186,11 @@ def page(title: str, subtitle: str, toc: Sequence[tuple[str, str]], body: str, *
     if with_plotly:
         from plotly.offline import get_plotlyjs
 
-        # plotly.min.js never contains "</script" (it is served inline by plotly's own offline mode)
-        plotly_js = f"<script>{get_plotlyjs()}</script>"
+        # Inert text, run by the page's script only after the first screen is drawn: evaluating plotly.js
+        # (4.6 MB) is most of the cost of opening a page, and the first screen needs no plotly figure.
+        # plotly.min.js never contains "</script" (plotly's own offline mode inlines it the same way).
+        plotly_js = f'<script type="text/plain" id="plotly-js">{get_plotlyjs()}</script>'
+
     nav = "".join(f'<a href="#{e(anchor)}">{e(label)}</a>' for anchor, label in toc)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

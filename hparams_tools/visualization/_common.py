@@ -21,8 +21,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import HParamsToolsError, InsufficientDataError, UnknownMetricError
+from . import notes as N
+from .notes import Note
 
 if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
     from ..io.experiment import Experiment
 
 TARGET = "__target__"
@@ -301,7 +305,7 @@ def _eta(groups: pd.Series, y: pd.Series) -> float:
     return math.sqrt(float(((means - y.mean()) ** 2).sum()) / total)
 
 
-def top_hparams(data: PlotData, k: int, *, numeric_only: bool = False) -> tuple[list[str], str | None]:
+def top_hparams(data: PlotData, k: int, *, numeric_only: bool = False) -> tuple[list[str], Note | None]:
     """The ``k`` most important (varying) hyperparameters and, when some were left out, a note saying so."""
     pool = [n for n in data.hparams if data.frame[n].nunique(dropna=True) >= 2]
     if numeric_only:
@@ -309,11 +313,16 @@ def top_hparams(data: PlotData, k: int, *, numeric_only: bool = False) -> tuple[
     chosen = pool[:k]
     note = None
     if len(pool) > k:
-        note = f"Showing the {k} most important of {len(pool)} varying hyperparameters (ranked by {data.ranked_by})."
+        note = top_k_note(data, k, len(pool))
     return chosen, note
 
 
-def downsample(data: PlotData, limit: int = MAX_POINTS, *, seed: int = 0, frame: pd.DataFrame | None = None) -> tuple[pd.DataFrame, str | None]:
+def top_k_note(data: PlotData, k: int, of: int) -> Note:
+    """The note of a plot that shows only the ``k`` most important of ``of`` hyperparameters."""
+    return Note(N.TOP_K, f"Showing the {k} most important of {of} varying hyperparameters (ranked by {data.ranked_by}).")
+
+
+def downsample(data: PlotData, limit: int = MAX_POINTS, *, seed: int = 0, frame: pd.DataFrame | None = None) -> tuple[pd.DataFrame, Note | None]:
     """At most ``limit`` rows: a seeded random sample that always keeps the best session.
 
     Returns:
@@ -329,16 +338,17 @@ def downsample(data: PlotData, limit: int = MAX_POINTS, *, seed: int = 0, frame:
     if best is not None and best in frame.index:
         keep.append(best)
     rows = frame.loc[sorted(keep)]
-    return rows, f"Drawing a random sample of {len(rows):,} of {len(frame):,} sessions (seed {seed}; the best is always kept)."
+    return rows, Note(N.SAMPLE, f"Drawing a random sample of {len(rows):,} of {len(frame):,} sessions "
+                                f"(seed {seed}; the best is always kept).")
 
 
 def axis_label(name: str, log: bool) -> str:
-    """Axis title naming the scale."""
+    """Axis title naming the scale (tick labels always show real values, never exponents)."""
     return f"{name} (log scale)" if log else name
 
 
 def fmt(value: Any) -> str:
-    """Compact text for a number or category."""
+    """Compact text for a number or category (the plots' one number format)."""
     if isinstance(value, (float, np.floating)):
         if not np.isfinite(value):
             return "n/a"
@@ -361,13 +371,82 @@ def esc(text: Any) -> str:
 
 
 def log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
-    """Tick positions (log10 units) and labels for a log axis drawn in log10 coordinates."""
+    """Tick positions (log10 units) and labels (the real values) for a log axis drawn in log10 coordinates.
+
+    Whole decades where the range spans at least two; else 1-2-5 steps inside
+    it, so that a narrow log axis still shows a few real values, never exponents.
+    """
     a, b = math.floor(lo), math.ceil(hi)
-    if b - a < 1:
-        vals = [lo, hi]
+    decades = [float(e) for e in range(a, b + 1) if lo - 1e-9 <= e <= hi + 1e-9]
+    if len(decades) < 2:
+        steps = [math.log10(m) + e for e in range(a - 1, b + 1) for m in (1, 2, 5)]
+        decades = [v for v in steps if lo - 1e-9 <= v <= hi + 1e-9]
+        if len(decades) < 2:  # a range narrower than 1-2-5 steps: its ends too
+            decades = sorted({lo, hi, *decades})
+    return decades, [f"{10 ** v:.3g}" for v in decades]
+
+
+SCENE_CAMERA = dict(eye=dict(x=1.75, y=1.75, z=1.05))
+"""A 3D view from a little further away than plotly's default, so the axis titles stay inside the figure."""
+
+
+def plotly_log_axis(values: Any) -> dict[str, Any]:
+    """A plotly log axis (data in real units) whose ticks are :func:`log_ticks`: real values, never SI prefixes (10µ)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    out: dict[str, Any] = dict(type="log")
+    if v.size:
+        vals, text = log_ticks(math.log10(float(v.min())), math.log10(float(v.max())))
+        out.update(tickvals=[10 ** x for x in vals], ticktext=text)
+    return out
+
+
+def matplotlib_log_axis(ax: Any, which: str) -> None:
+    """Put the ``which`` ("x" or "y") axis of ``ax`` on a log scale labelled with real values (0.001, not 10^-3)."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:.3g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def scene_axis(title: str, log: bool, values: np.ndarray) -> dict[str, Any]:
+    """A plotly 3D axis for values drawn in log10 coordinates when ``log``: the ticks show the real values."""
+    out: dict[str, Any] = dict(title=dict(text=esc(axis_label(title, log))))
+    finite = values[np.isfinite(values)]
+    if log and finite.size:
+        vals, text = log_ticks(float(finite.min()), float(finite.max()))
+        out.update(tickvals=vals, ticktext=text)
     else:
-        vals = [float(e) for e in range(a, b + 1) if lo - 1e-9 <= e <= hi + 1e-9] or [lo, hi]
-    return vals, [f"{10 ** v:.3g}" for v in vals]
+        out["nticks"] = 6  # a 3D axis is short: plotly's default crowds its labels
+    return out
+
+
+MODEBAR_PX = 46
+"""Space above a plotly title for plotly's toolbar (the mode bar, about 26 px; a title's text starts about 14 px above its pad)."""
+TITLE_CHARS = 60
+"""Title characters per line: fits the narrowest report figure (about 560 px) at 15 px."""
+
+
+def set_plotly_title(fig: Any, title: str, subtitle: str | None = None) -> None:
+    """Give a plotly figure a wrapped, left-aligned title below the mode bar, with the top margin it needs.
+
+    Plotly never wraps a title: a long one is cut at the figure's edge, and a
+    centred one sits under the toolbar. Here the text (raw, escaped here) is
+    wrapped to :data:`TITLE_CHARS`, the subtitle smaller and grey; call it
+    after any ``update_layout(margin=...)``.
+    """
+    import textwrap
+
+    lines = [esc(t) for t in textwrap.wrap(title, TITLE_CHARS)]
+    subs = [f'<span style="font-size:12px;color:#555">{esc(t)}</span>'
+            for t in (textwrap.wrap(subtitle, int(TITLE_CHARS * 1.3)) if subtitle else [])]
+    fig.update_layout(
+        title=dict(text="<br>".join(lines + subs), x=0, xref="container", xanchor="left", y=1, yref="container",
+                   yanchor="top", pad=dict(l=14, t=MODEBAR_PX), font=dict(size=15)),
+        margin=dict(t=MODEBAR_PX + 21 * len(lines) + 17 * len(subs) + 18),
+    )
 
 
 def require_sessions(data: PlotData, what: str, n: int = 1) -> pd.DataFrame:
@@ -380,7 +459,7 @@ def require_sessions(data: PlotData, what: str, n: int = 1) -> pd.DataFrame:
     return scored
 
 
-def new_figure(width: float, height: float):
+def new_figure(width: float, height: float) -> "Figure":
     """A matplotlib Figure not attached to pyplot (no global state, no GUI backend)."""
     from ..errors import require
 
@@ -390,10 +469,37 @@ def new_figure(width: float, height: float):
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def caption(fig: Any, notes: Sequence[str | None]) -> None:
+def kept(*notes: Note | None) -> list[Note]:
+    """The notes that were made (drops ``None``)."""
+    return [n for n in notes if n is not None]
+
+
+def metric_series(experiment: Any, metric: str) -> pd.DataFrame:
+    """The long rows (session, step, value) of one metric: the plots' ONE lookup of per-step values.
+
+    Located by the metric's MetricInfo (group and tag). When the reader owns
+    this lookup (``Experiment.metric_steps(name)``), this becomes a call to it.
+
+    Raises:
+        InsufficientDataError: when no session logged the metric per step.
+    """
+    scalars = experiment.scalars
+    pairs = [(m.group, m.tag) for m in experiment.metric_infos if m.name == metric]
+    if not pairs and "/" in metric:  # an inferred name: "<run path>/<tag>"; try every split
+        parts = metric.split("/")
+        pairs = [("/".join(parts[:i]), "/".join(parts[i:])) for i in range(len(parts))]
+    pairs = pairs or [("", metric)]
+    for group, tag in pairs:
+        rows = scalars[(scalars["group"] == group) & (scalars["tag"] == tag)]
+        if len(rows):
+            return rows[["session", "step", "value"]]
+    raise InsufficientDataError(f"no session logged {metric!r} per step; no learning curves to draw")
+
+
+def caption(fig: "Figure", notes: Sequence[Note]) -> None:
     """Write the plot's notes (top-K, downsampling, method) under a matplotlib figure."""
     import textwrap
 
-    text = "\n".join(textwrap.fill(n, 120) for n in notes if n)
+    text = "\n".join(textwrap.fill(n.text, 120) for n in notes)
     if text:
         fig.supxlabel(text, fontsize=8, color="#555555")

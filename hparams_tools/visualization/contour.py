@@ -9,12 +9,18 @@ forest does not invent values far outside the observed range.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from ..errors import InsufficientDataError, require
 from . import _common as c
+from . import notes as N
+from .notes import Note
+
+if TYPE_CHECKING:  # pragma: no cover
+    import plotly.graph_objects as go
+    from matplotlib.figure import Figure
 
 GRID = 40
 
@@ -34,7 +40,7 @@ class _ContourInfo(NamedTuple):
     best: int | None
     color_range: tuple[float, float]
     method: str
-    notes: list[str]
+    notes: list[Note]
     data: c.PlotData
 
 
@@ -66,13 +72,13 @@ def _get_contour_info(data: c.PlotData, *, max_points: int = c.MAX_POINTS, seed:
     rows, ds_note = c.downsample(data, max_points, seed=seed, frame=both)
     best = data.best_session()
     sessions = [str(s) for s in rows.index]
-    notes = [method, ds_note]
+    notes = c.kept(Note(N.METHOD, method), ds_note)
     if len(data.hparams) > 2:
-        notes.append(f"The two most important numeric hyperparameters (ranked by {data.ranked_by}).")
+        notes.append(Note(N.TOP_K, f"The two most important numeric hyperparameters (ranked by {data.ranked_by})."))
     return _ContourInfo(
         xn, yn, xl, yl, gx, gy, zz, _t(rows[xn].to_numpy(float), xl), _t(rows[yn].to_numpy(float), yl),
         rows[c.TARGET].to_numpy(float), sessions, sessions.index(best) if best in sessions else None,
-        data.color_range(), method, [n for n in notes if n], data,
+        data.color_range(), method, notes, data,
     )
 
 
@@ -81,7 +87,7 @@ def _t(v: np.ndarray, log: bool) -> np.ndarray:
 
 
 def plot_contour(source: Any, *, target: str | None = None, goal: str | None = None, value: str = "last",
-                 analysis: Any = None, max_points: int = c.MAX_POINTS, seed: int = 0):
+                 analysis: Any = None, max_points: int = c.MAX_POINTS, seed: int = 0) -> Figure:
     """Filled contour of the target over the two most important numeric hyperparameters.
 
     The contours are a seeded random forest's predictions (said in the
@@ -103,10 +109,14 @@ def plot_contour(source: Any, *, target: str | None = None, goal: str | None = N
         InsufficientDataError: with fewer than two varying numeric hyperparameters or three sessions.
     """
     data = c.plot_data(source, target=target, goal=goal, value=value, analysis=analysis)
-    info = _get_contour_info(data, max_points=max_points, seed=seed)
+    return _render_matplotlib(_get_contour_info(data, max_points=max_points, seed=seed))
+
+
+def _render_matplotlib(info: _ContourInfo) -> Figure:
     from matplotlib import colormaps
     from matplotlib.colors import Normalize
 
+    data = info.data
     fig = c.new_figure(7.5, 5.8)
     ax = fig.add_subplot()
     norm = Normalize(*info.color_range)
@@ -119,9 +129,9 @@ def plot_contour(source: Any, *, target: str | None = None, goal: str | None = N
         ax.scatter([_u(info.points_x, info.x_log)[info.best]], [_u(info.points_y, info.y_log)[info.best]], marker="*",
                    s=220, color=c.BEST_COLOR, edgecolors="black", zorder=5, label="best")
     if info.x_log:
-        ax.set_xscale("log")
+        c.matplotlib_log_axis(ax, "x")
     if info.y_log:
-        ax.set_yscale("log")
+        c.matplotlib_log_axis(ax, "y")
     ax.set_xlabel(c.axis_label(info.x_name, info.x_log))
     ax.set_ylabel(c.axis_label(info.y_name, info.y_log))
     ax.legend(fontsize=8, loc="best")
@@ -135,7 +145,7 @@ def _u(v: np.ndarray, log: bool) -> np.ndarray:
     return 10 ** v if log else v
 
 
-def _render_plotly(info: _ContourInfo):
+def _render_plotly(info: _ContourInfo) -> go.Figure:
     import plotly.graph_objects as go
 
     data = info.data
@@ -155,10 +165,14 @@ def _render_plotly(info: _ContourInfo):
                                  mode="markers", name="best: " + c.esc(info.sessions[info.best]),
                                  marker=dict(symbol="star", size=16, color=c.BEST_COLOR, line=dict(color="black", width=1))))
     fig.update_layout(
-        title=dict(text=f"{c.esc(data.target)} over {c.esc(info.x_name)} and {c.esc(info.y_name)}<br>"
-                        f"<sup>{c.esc(info.method)}</sup>"),
-        xaxis=dict(title=dict(text=c.esc(c.axis_label(info.x_name, info.x_log))), type="log" if info.x_log else "linear"),
-        yaxis=dict(title=dict(text=c.esc(c.axis_label(info.y_name, info.y_log))), type="log" if info.y_log else "linear"),
-        height=520, legend=dict(orientation="h", y=-0.18), margin=dict(t=90),
+        xaxis=_axis(info.x_name, info.x_log, info.grid_x), yaxis=_axis(info.y_name, info.y_log, info.grid_y),
+        height=540, legend=dict(orientation="h", x=0, y=-0.16, yanchor="top"), margin=dict(b=40),
     )
+    c.set_plotly_title(fig, f"{data.target} over {info.x_name} and {info.y_name}", info.method)
     return fig
+
+
+def _axis(name: str, log: bool, grid: np.ndarray) -> dict[str, Any]:
+    out: dict[str, Any] = dict(title=dict(text=c.esc(c.axis_label(name, log))))
+    out.update(c.plotly_log_axis(_u(grid, log)) if log else dict(type="linear"))
+    return out

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import pandas as pd
 
 from ..errors import InsufficientDataError
 from . import _common as c
+from . import notes as N
+from .notes import Note
+
+if TYPE_CHECKING:  # pragma: no cover
+    import plotly.graph_objects as go
+    from matplotlib.figure import Figure
 
 MAX_CURVES = 300
 
@@ -21,34 +26,15 @@ class _CurvesInfo(NamedTuple):
     best: int | None
     color_range: tuple[float, float]
     metric: str
-    notes: list[str]
+    notes: list[Note]
     data: c.PlotData
-
-
-def metric_series(experiment: Any, metric: str) -> pd.DataFrame:
-    """The long rows (session, step, value) of one metric, located by its MetricInfo (group and tag).
-
-    Raises:
-        InsufficientDataError: when no session logged the metric per step.
-    """
-    scalars = experiment.scalars
-    pairs = [(m.group, m.tag) for m in experiment.metric_infos if m.name == metric]
-    if not pairs and "/" in metric:  # an inferred name: "<run path>/<tag>"; try every split
-        parts = metric.split("/")
-        pairs = [("/".join(parts[:i]), "/".join(parts[i:])) for i in range(len(parts))]
-    pairs = pairs or [("", metric)]
-    for group, tag in pairs:
-        rows = scalars[(scalars["group"] == group) & (scalars["tag"] == tag)]
-        if len(rows):
-            return rows[["session", "step", "value"]]
-    raise InsufficientDataError(f"no session logged {metric!r} per step; no learning curves to draw")
 
 
 def _get_curves_info(data: c.PlotData, *, metric: str | None = None, max_curves: int = MAX_CURVES, seed: int = 0) -> _CurvesInfo:
     if data.experiment is None:
         raise InsufficientDataError("learning curves need an Experiment (its per-step scalars), not a table")
     metric = metric or data.target
-    series = metric_series(data.experiment, metric)
+    series = c.metric_series(data.experiment, metric)
     frame = data.frame[data.frame.index.isin(set(series["session"]))]
     rows, note = c.downsample(data, max_curves, seed=seed, frame=frame)
     keep = set(rows.index)
@@ -60,14 +46,14 @@ def _get_curves_info(data: c.PlotData, *, metric: str | None = None, max_curves:
         values.append(g["value"].to_numpy(dtype=float))
     final = data.frame[c.TARGET].reindex(sessions).to_numpy(dtype=float)
     best = data.best_session()
-    notes = [note.replace("sessions", "curves", 1) if note else None,
-             f"Colour: each session's {data.target}; red: the best session."]
+    notes = c.kept(note._replace(text=note.text.replace("sessions", "curves", 1)) if note else None,
+                   Note(N.MARKS, f"Colour: each session's {data.target}; red: the best session."))
     return _CurvesInfo(sessions, steps, values, final, sessions.index(best) if best in sessions else None,
-                       data.color_range(), metric, [n for n in notes if n], data)
+                       data.color_range(), metric, notes, data)
 
 
 def plot_learning_curves(source: Any, *, target: str | None = None, goal: str | None = None, value: str = "last",
-                         metric: str | None = None, max_curves: int = MAX_CURVES, seed: int = 0):
+                         metric: str | None = None, max_curves: int = MAX_CURVES, seed: int = 0) -> Figure:
     """The validation metric (the target by default) per epoch for every session, the best in red.
 
     Args:
@@ -83,11 +69,15 @@ def plot_learning_curves(source: Any, *, target: str | None = None, goal: str | 
         A matplotlib Figure.
     """
     data = c.plot_data(source, target=target, goal=goal, value=value)
-    info = _get_curves_info(data, metric=metric, max_curves=max_curves, seed=seed)
+    return _render_matplotlib(_get_curves_info(data, metric=metric, max_curves=max_curves, seed=seed))
+
+
+def _render_matplotlib(info: _CurvesInfo) -> Figure:
     from matplotlib import colormaps
     from matplotlib.collections import LineCollection
     from matplotlib.colors import Normalize
 
+    data = info.data
     fig = c.new_figure(8, 5)
     ax = fig.add_subplot()
     norm = Normalize(*info.color_range)
@@ -111,7 +101,7 @@ def plot_learning_curves(source: Any, *, target: str | None = None, goal: str | 
     return fig
 
 
-def _render_plotly(info: _CurvesInfo):
+def _render_plotly(info: _CurvesInfo) -> go.Figure:
     import plotly.graph_objects as go
     from plotly.colors import sample_colorscale
 
@@ -130,8 +120,9 @@ def _render_plotly(info: _CurvesInfo):
         fig.add_trace(go.Scatter(x=info.steps[b], y=info.values[b], mode="lines+markers", line=dict(width=3, color=c.BEST_COLOR),
                                  name="best: " + c.esc(info.sessions[b])))
     fig.update_layout(
-        title=dict(text=f"Learning curves: {c.esc(info.metric)} per epoch ({len(info.sessions):,} sessions; colour = {c.esc(data.target)})"),
         xaxis=dict(title=dict(text="epoch (step)")), yaxis=dict(title=dict(text=c.esc(info.metric))),
-        height=460, legend=dict(orientation="h", y=-0.2), template="plotly_white",
+        height=460, legend=dict(orientation="h", x=0, y=-0.2, yanchor="top"), template="plotly_white",
     )
+    c.set_plotly_title(fig, f"Learning curves: {info.metric} per epoch ({len(info.sessions):,} sessions)",
+                       f"colour: each session's {data.target}")
     return fig

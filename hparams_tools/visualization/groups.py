@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from ..errors import InsufficientDataError
 from . import _common as c
+from . import notes as N
+from .notes import Note
+
+if TYPE_CHECKING:  # pragma: no cover
+    import plotly.graph_objects as go
+    from matplotlib.figure import Figure
 
 MAX_GROUPS = 30
 
@@ -18,7 +24,7 @@ class _GroupsInfo(NamedTuple):
     mean: np.ndarray
     std: np.ndarray  # sample std (ddof=1)
     count: np.ndarray
-    notes: list[str]
+    notes: list[Note]
     data: c.PlotData
 
 
@@ -30,9 +36,9 @@ def _get_groups_info(data: c.PlotData, *, max_groups: int = MAX_GROUPS) -> _Grou
     if stats.empty:
         raise InsufficientDataError("no group has two or more sessions with a value (no repeats or CV folds to average)")
     stats = stats.sort_values("mean", ascending=data.goal == "minimize", kind="stable")
-    notes = ["Error bars: ± one standard deviation over the group's sessions (repeats or CV folds)."]
+    notes = [Note(N.MARKS, "Error bars: ± one standard deviation over the group's sessions (repeats or CV folds).")]
     if len(stats) > max_groups:
-        notes.append(f"Showing the best {max_groups} of {len(stats)} groups.")
+        notes.append(Note(N.TOP_K, f"Showing the best {max_groups} of {len(stats)} groups."))
         stats = stats.iloc[:max_groups]
     top, _ = c.top_hparams(data, 3)
     labels = []
@@ -46,7 +52,7 @@ def _get_groups_info(data: c.PlotData, *, max_groups: int = MAX_GROUPS) -> _Grou
 
 
 def plot_group_means(source: Any, *, target: str | None = None, goal: str | None = None, value: str = "last",
-                     analysis: Any = None, max_groups: int = MAX_GROUPS):
+                     analysis: Any = None, max_groups: int = MAX_GROUPS) -> Figure:
     """Mean target per group (repeats or CV folds of one configuration) with std error bars, best first.
 
     Args:
@@ -67,7 +73,7 @@ def plot_group_means(source: Any, *, target: str | None = None, goal: str | None
     return _render_matplotlib(_get_groups_info(data, max_groups=max_groups))
 
 
-def _render_matplotlib(info: _GroupsInfo):
+def _render_matplotlib(info: _GroupsInfo) -> Figure:
     from matplotlib import colormaps
     from matplotlib.colors import Normalize
 
@@ -90,4 +96,26 @@ def _render_matplotlib(info: _GroupsInfo):
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(f"Group means of {data.target} with standard deviations ({n} groups)")
     c.caption(fig, info.notes)
+    return fig
+
+
+def _render_plotly(info: _GroupsInfo) -> go.Figure:
+    import plotly.graph_objects as go
+
+    data = info.data
+    labels = [c.esc(f"{lab}  (n={k})") for lab, k in zip(info.labels, info.count)]
+    fig = go.Figure(go.Bar(
+        x=info.mean, y=labels, orientation="h", error_x=dict(type="data", array=info.std),
+        marker=dict(color=info.mean, colorscale=data.plotly_scale, cmin=data.color_range()[0], cmax=data.color_range()[1],
+                    line=dict(color=[c.BEST_COLOR] + ["rgba(0,0,0,0)"] * (len(labels) - 1), width=2)),
+        hovertemplate="%{y}<br>mean %{x:.4g}<extra></extra>",
+    ))
+    lo = float(np.min(info.mean - info.std))
+    hi = float(np.max(info.mean + info.std))
+    pad = 0.05 * (hi - lo or 1.0)
+    fig.update_xaxes(title_text=c.esc(f"mean {data.target}"), range=[lo - pad, hi + pad])
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(height=160 + 26 * len(labels))
+    c.set_plotly_title(fig, f"Group means of {data.target} with standard deviations ({len(labels)} groups)",
+                       "red outline: the best group")
     return fig

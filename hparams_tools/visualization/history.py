@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 import numpy as np
 
 from ..errors import InsufficientDataError
 from . import _common as c
-from .curves import metric_series
+from . import notes as N
+from .notes import Note
+
+if TYPE_CHECKING:  # pragma: no cover
+    import plotly.graph_objects as go
+    from matplotlib.figure import Figure
 
 
 class _Line(NamedTuple):
@@ -23,7 +28,7 @@ class _HistoryInfo(NamedTuple):
     lines: list[_Line]
     target: str
     goal: str
-    notes: list[str]
+    notes: list[Note]
 
 
 def _line(data: c.PlotData) -> _Line:
@@ -37,7 +42,7 @@ def _line(data: c.PlotData) -> _Line:
     epochs = None
     if data.experiment is not None:
         try:
-            series = metric_series(data.experiment, data.target)
+            series = c.metric_series(data.experiment, data.target)
             per = series.groupby("session")["step"].nunique()
             epochs = np.cumsum(per.reindex(order.index).fillna(0).to_numpy(dtype=float))
         except InsufficientDataError:
@@ -49,17 +54,18 @@ def _get_history_info(datas: Sequence[c.PlotData]) -> _HistoryInfo:
     if not datas:
         raise InsufficientDataError("best-so-far needs at least one experiment")
     lines = [_line(d) for d in datas]
-    notes = ["Trials in the order they started; failed trials count as spent but never as best."]
+    notes = [Note(N.METHOD, "Trials in the order they started; failed trials count as spent but never as best.")]
     if any(ln.epochs is None for ln in lines):
-        notes.append("Epochs spent are unknown for experiments without per-epoch scalars of the target (not drawn).")
+        notes.append(Note(N.SKIPPED, "Epochs spent are unknown for experiments without per-epoch scalars of the target "
+                                     "(not drawn)."))
     else:
-        notes.append("Epochs spent: the number of logged steps of the target, summed over trials.")
+        notes.append(Note(N.METHOD, "Epochs spent: the number of logged steps of the target, summed over trials."))
     targets = sorted({d.target for d in datas})
     return _HistoryInfo(lines, " / ".join(targets), datas[0].goal, notes)
 
 
 def plot_best_so_far(sources: Any, *, target: str | None = None, goal: str | None = None, value: str = "last",
-                     labels: Sequence[str] | None = None):
+                     labels: Sequence[str] | None = None) -> Figure:
     """Best target so far against trials (left) and against epochs spent (right), one line per experiment.
 
     Args:
@@ -76,8 +82,11 @@ def plot_best_so_far(sources: Any, *, target: str | None = None, goal: str | Non
         sources = [sources]
     datas = [c.plot_data(s, target=target, goal=goal, value=value, label=(labels[i] if labels else None))
              for i, s in enumerate(sources)]
-    info = _get_history_info(datas)
-    fig = c.new_figure(12, 4.6)
+    return _render_matplotlib(_get_history_info(datas))
+
+
+def _render_matplotlib(info: _HistoryInfo) -> Figure:
+    fig = c.new_figure(9, 4)  # legible at half a report's width (the report's first screen)
     left, right = fig.subplots(1, 2, sharey=True)
     for ln in info.lines:
         left.step(ln.trial, ln.best_so_far, where="post", label=ln.label, lw=2)
@@ -85,10 +94,11 @@ def plot_best_so_far(sources: Any, *, target: str | None = None, goal: str | Non
             right.step(ln.epochs, ln.best_so_far, where="post", label=ln.label, lw=2)
     left.set_xlabel("trials run (linear scale)")
     right.set_xlabel("epochs spent (cumulative, linear scale)")
-    left.set_ylabel(f"best {info.target} so far ({'higher' if info.goal == 'maximize' else 'lower'} is better)")
+    left.set_ylabel(f"best {info.target} so far\n({'higher' if info.goal == 'maximize' else 'lower'} is better)")
     for ax in (left, right):
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        if len(info.lines) > 1 and ax.get_legend_handles_labels()[0]:  # one line needs no legend
+            ax.legend(fontsize=8)
     left.set_title("Best so far against trials")
     right.set_title("Best so far against epochs spent")
     c.caption(fig, info.notes)
@@ -104,7 +114,7 @@ def _steps(best: np.ndarray) -> np.ndarray:
     return np.unique(np.r_[change, best.size - 1])
 
 
-def _render_plotly(info: _HistoryInfo):
+def _render_plotly(info: _HistoryInfo) -> go.Figure:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from . import _common as c
+from .notes import Note
+
+if TYPE_CHECKING:  # pragma: no cover
+    import plotly.graph_objects as go
+    from matplotlib.figure import Figure
 
 
 class _Axis(NamedTuple):
@@ -25,7 +30,7 @@ class _ParallelInfo(NamedTuple):
     color: np.ndarray
     color_range: tuple[float, float]
     best: int | None  # position of the best session in ``sessions``
-    notes: list[str]
+    notes: list[Note]
     data: c.PlotData
 
 
@@ -64,13 +69,13 @@ def _get_parallel_info(data: c.PlotData, *, max_hparams: int = c.MAX_HPARAMS, ma
     sessions = [str(s) for s in rows.index]
     return _ParallelInfo(
         sessions, axes + [target_axis], color, data.color_range(),
-        sessions.index(best) if best in sessions else None, [n for n in (top_note, ds_note) if n], data,
+        sessions.index(best) if best in sessions else None, c.kept(top_note, ds_note), data,
     )
 
 
 def plot_parallel_coordinates(source: Any, *, target: str | None = None, goal: str | None = None, value: str = "last",
                               analysis: Any = None, max_hparams: int = c.MAX_HPARAMS,
-                              max_points: int = c.MAX_POINTS, seed: int = 0):
+                              max_points: int = c.MAX_POINTS, seed: int = 0) -> Figure:
     """Parallel coordinates of the hyperparameters and the target, coloured by the target.
 
     Categorical hyperparameters get one tick per category; log-scaled ones a
@@ -98,7 +103,7 @@ def _norm(axis: _Axis) -> np.ndarray:
     return (axis.values - lo) / (hi - lo)
 
 
-def _render_matplotlib(info: _ParallelInfo):
+def _render_matplotlib(info: _ParallelInfo) -> Figure:
     from matplotlib import colormaps
     from matplotlib.collections import LineCollection
     from matplotlib.colors import Normalize
@@ -136,7 +141,7 @@ def _render_matplotlib(info: _ParallelInfo):
     return fig
 
 
-def _render_plotly(info: _ParallelInfo):
+def _render_plotly(info: _ParallelInfo) -> go.Figure:
     import plotly.graph_objects as go
 
     dims = []
@@ -150,8 +155,10 @@ def _render_plotly(info: _ParallelInfo):
         line=dict(color=info.color, colorscale=info.data.plotly_scale, cmin=info.color_range[0], cmax=info.color_range[1],
                   showscale=True, colorbar=dict(title=dict(text=c.esc(info.data.target_label), side="right"))),
     ))
-    title = f"Parallel coordinates of {len(info.sessions):,} sessions (drag along an axis to filter)"
-    if info.best is not None:
-        title += f"<br><sup>best: {c.esc(info.sessions[info.best])}</sup>"
-    fig.update_layout(title=dict(text=title, y=0.96, yanchor="top"), margin=dict(l=80, r=80, t=130, b=40), height=520)
+    best = f"best (red in the static plot): {info.sessions[info.best]}; " if info.best is not None else ""
+    # the axis labels sit above the axes: a margin below the title keeps them apart
+    fig.update_layout(margin=dict(l=80, r=80, b=40), height=540)
+    c.set_plotly_title(fig, f"Parallel coordinates of {len(info.sessions):,} sessions",
+                       f"{best}drag along an axis to filter")
+    fig.update_layout(margin=dict(t=fig.layout.margin.t + 40))
     return fig

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import numpy as np
 
 from ..errors import InsufficientDataError
 from . import _common as c
+from . import notes as N
+from .notes import Note
 from .parallel import _Axis, _make_axis
+
+if TYPE_CHECKING:  # pragma: no cover
+    import plotly.graph_objects as go
+    from matplotlib.figure import Figure
 
 
 class _ScatterInfo(NamedTuple):
@@ -17,7 +23,7 @@ class _ScatterInfo(NamedTuple):
     target: np.ndarray
     color_range: tuple[float, float]
     best: int | None
-    notes: list[str]
+    notes: list[Note]
     data: c.PlotData
 
 
@@ -29,7 +35,7 @@ def _get_scatter_info(data: c.PlotData, *, k: int, max_points: int = c.MAX_POINT
         pool = [n for n in pool if n not in data.categorical] + [n for n in pool if n in data.categorical]
     names = pool[:k]
     if len(pool) > k:
-        top_note = f"Showing the {k} most important of {len(pool)} varying hyperparameters (ranked by {data.ranked_by})."
+        top_note = c.top_k_note(data, k, len(pool))
     if len(names) < min(k, 2):
         raise InsufficientDataError(f"a scatter plot needs {min(k, 2)} varying hyperparameters; found {len(names)}")
     rows, ds_note = c.downsample(data, max_points, seed=seed, frame=scored)
@@ -37,11 +43,19 @@ def _get_scatter_info(data: c.PlotData, *, k: int, max_points: int = c.MAX_POINT
     best = data.best_session()
     sessions = [str(s) for s in rows.index]
     return _ScatterInfo(sessions, axes, rows[c.TARGET].to_numpy(dtype=float), data.color_range(),
-                        sessions.index(best) if best in sessions else None, [n for n in (top_note, ds_note) if n], data)
+                        sessions.index(best) if best in sessions else None, c.kept(top_note, ds_note), data)
+
+
+def _get_matrix_info(data: c.PlotData, *, k: int = 4, max_points: int = c.MAX_POINTS, seed: int = 0) -> _ScatterInfo:
+    return _get_scatter_info(data, k=k, max_points=max_points, seed=seed)
+
+
+def _get_scatter3d_info(data: c.PlotData, *, max_points: int = c.MAX_POINTS, seed: int = 0) -> _ScatterInfo:
+    return _get_scatter_info(data, k=2, max_points=max_points, seed=seed, numeric_first=True)
 
 
 def plot_scatter_matrix(source: Any, *, target: str | None = None, goal: str | None = None, value: str = "last",
-                        analysis: Any = None, k: int = 4, max_points: int = c.MAX_POINTS, seed: int = 0):
+                        analysis: Any = None, k: int = 4, max_points: int = c.MAX_POINTS, seed: int = 0) -> Figure:
     """Pairwise scatter plots of the ``k`` most important hyperparameters, coloured by the target.
 
     The diagonal shows each hyperparameter's histogram; the best session is a red star.
@@ -60,10 +74,10 @@ def plot_scatter_matrix(source: Any, *, target: str | None = None, goal: str | N
         A matplotlib Figure.
     """
     data = c.plot_data(source, target=target, goal=goal, value=value, analysis=analysis)
-    return _render_matrix(_get_scatter_info(data, k=k, max_points=max_points, seed=seed))
+    return _render_matrix(_get_matrix_info(data, k=k, max_points=max_points, seed=seed))
 
 
-def _render_matrix(info: _ScatterInfo):
+def _render_matrix(info: _ScatterInfo) -> Figure:
     from matplotlib import colormaps
     from matplotlib.colors import Normalize
 
@@ -94,21 +108,21 @@ def _render_matrix(info: _ScatterInfo):
     if sc is not None:
         fig.colorbar(sc, ax=grid, label=data.target_label, shrink=0.7)
     fig.suptitle(f"Scatter matrix of the top {n} hyperparameters ({len(info.sessions):,} sessions)")
-    c.caption(fig, info.notes + ["Red star: the best session."])
+    c.caption(fig, info.notes + [Note(N.MARKS, "Red star: the best session.")])
     return fig
 
 
 def _label(a: _Axis) -> str:
-    return f"log10 {a.name}" if a.log else a.name
+    return c.axis_label(a.name, a.log)
 
 
-def _ticks(setter, a: _Axis) -> None:
+def _ticks(setter: Callable[..., Any], a: _Axis) -> None:
     if a.categories is not None or a.log:
         setter(a.tickvals, a.ticktext)
 
 
 def plot_scatter_3d(source: Any, *, target: str | None = None, goal: str | None = None, value: str = "last",
-                    analysis: Any = None, max_points: int = c.MAX_POINTS, seed: int = 0):
+                    analysis: Any = None, max_points: int = c.MAX_POINTS, seed: int = 0) -> Figure:
     """3D scatter of the two most important hyperparameters (numbers first) and the target.
 
     Args:
@@ -124,10 +138,14 @@ def plot_scatter_3d(source: Any, *, target: str | None = None, goal: str | None 
         A matplotlib Figure (the report shows a rotatable plotly twin).
     """
     data = c.plot_data(source, target=target, goal=goal, value=value, analysis=analysis)
-    info = _get_scatter_info(data, k=2, max_points=max_points, seed=seed, numeric_first=True)
+    return _render_matplotlib_3d(_get_scatter3d_info(data, max_points=max_points, seed=seed))
+
+
+def _render_matplotlib_3d(info: _ScatterInfo) -> Figure:
     from matplotlib import colormaps
     from matplotlib.colors import Normalize
 
+    data = info.data
     fig = c.new_figure(7, 6)
     ax = fig.add_subplot(projection="3d")
     a, b = info.axes
@@ -148,7 +166,12 @@ def plot_scatter_3d(source: Any, *, target: str | None = None, goal: str | None 
     return fig
 
 
-def _render_plotly_3d(info: _ScatterInfo):
+def _real(a: _Axis) -> np.ndarray:
+    """The axis' values as the user logged them (drawn coordinates are log10 on log axes)."""
+    return 10 ** a.values if a.log else a.values
+
+
+def _render_plotly_3d(info: _ScatterInfo) -> go.Figure:
     import plotly.graph_objects as go
 
     a, b = info.axes[:2]
@@ -156,10 +179,12 @@ def _render_plotly_3d(info: _ScatterInfo):
     hover = [c.esc(s) for s in info.sessions]
     fig = go.Figure(go.Scatter3d(
         x=a.values, y=b.values, z=info.target, mode="markers", text=hover,
-        hovertemplate="%{text}<br>" + c.esc(_label(a)) + "=%{x:.4g}<br>" + c.esc(_label(b)) + "=%{y:.4g}<br>"
-                      + c.esc(data.target) + "=%{z:.4g}<extra></extra>",
+        customdata=np.column_stack([_real(a), _real(b)]),
+        hovertemplate="%{text}<br>" + c.esc(a.name) + "=%{customdata[0]:.4g}<br>" + c.esc(b.name)
+                      + "=%{customdata[1]:.4g}<br>" + c.esc(data.target) + "=%{z:.4g}<extra></extra>",
         marker=dict(size=3, color=info.target, colorscale=data.plotly_scale, cmin=info.color_range[0],
-                    cmax=info.color_range[1], colorbar=dict(title=dict(text=c.esc(data.target_label), side="right"))),
+                    cmax=info.color_range[1], colorbar=dict(title=dict(text=c.esc(data.target_label), side="right"),
+                                                            len=0.75)),
         name="sessions",
     ))
     if info.best is not None:
@@ -167,15 +192,34 @@ def _render_plotly_3d(info: _ScatterInfo):
                                    mode="markers", marker=dict(size=8, color=c.BEST_COLOR, symbol="diamond"),
                                    name="best: " + c.esc(info.sessions[info.best])))
     fig.update_layout(
-        title=dict(text=f"{c.esc(data.target)} over {c.esc(a.name)} and {c.esc(b.name)} (drag to rotate)"),
-        scene=dict(xaxis=_scene_axis(a), yaxis=_scene_axis(b), zaxis=dict(title=dict(text=c.esc(data.target)))),
-        height=560, margin=dict(l=0, r=0, t=60, b=0), legend=dict(x=0, y=1),
+        scene=dict(xaxis=_scene_axis(a), yaxis=_scene_axis(b), zaxis=dict(title=dict(text=c.esc(data.target))),
+                   camera=c.SCENE_CAMERA),
+        height=560, margin=dict(l=0, r=0, b=0), legend=dict(x=0, y=0, yanchor="bottom"),
     )
+    c.set_plotly_title(fig, f"{data.target} over {a.name} and {b.name}", "drag to rotate, scroll to zoom")
     return fig
 
 
-def _scene_axis(a: _Axis) -> dict:
-    out: dict = dict(title=dict(text=c.esc(_label(a))))
-    if a.categories is not None or a.log:
-        out.update(tickvals=a.tickvals, ticktext=[c.esc(t) for t in a.ticktext])
-    return out
+def _scene_axis(a: _Axis) -> dict[str, Any]:
+    # the axis' own ticks (real values on log axes, categories, the few values of a grid such as epochs)
+    return dict(title=dict(text=c.esc(_label(a))), tickvals=a.tickvals, ticktext=[c.esc(t) for t in a.ticktext])
+
+
+def _render_plotly_matrix(info: _ScatterInfo) -> go.Figure:
+    import plotly.graph_objects as go
+
+    data = info.data
+    dims = [dict(label=c.esc(_label(a)), values=_real(a) if a.categories is None else
+                 [a.categories[int(v)] if np.isfinite(v) else None for v in a.values]) for a in info.axes]
+    fig = go.Figure(go.Splom(
+        dimensions=dims, text=[c.esc(s) for s in info.sessions], diagonal=dict(visible=False), showupperhalf=False,
+        marker=dict(size=5, color=info.target, colorscale=data.plotly_scale, cmin=info.color_range[0],
+                    cmax=info.color_range[1], showscale=True,
+                    colorbar=dict(title=dict(text=c.esc(data.target_label), side="right"))),
+    ))
+    n = len(info.axes)
+    fig.update_layout(**{f"{ax}axis{i if i > 1 else ''}": c.plotly_log_axis(_real(a))
+                         for i, a in enumerate(info.axes, 1) if a.log for ax in ("x", "y")},
+                      height=180 * n + 140, margin=dict(b=40))
+    c.set_plotly_title(fig, f"Scatter matrix of the top {n} hyperparameters ({len(info.sessions):,} sessions)")
+    return fig

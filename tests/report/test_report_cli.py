@@ -22,7 +22,8 @@ def test_report_is_self_contained(sweep_dir, tmp_path):
     # nothing loaded from elsewhere: no external script/style/image reference
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=\"(?!data:)", html)
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
-    assert html.count("<script>") == 2  # plotly.js (from the installed package) and the page script
+    assert html.count("<script>") == 1  # the page script; it runs plotly.js, inline as inert text, once needed
+    assert html.count('<script type="text/plain" id="plotly-js">') == 1
     from plotly.offline import get_plotlyjs
 
     assert get_plotlyjs()[:2000] in html
@@ -89,7 +90,7 @@ def test_several_logdirs_side_by_side_and_space_files(sweep_dir, other_sweep_dir
     out = write_report([sweep_dir, other_sweep_dir], tmp_path / "cmp.html", write_space=True)
     html = out.read_text(encoding="utf-8")
     assert html.count('class="experiment"') == 2
-    assert 'id="fig-history"' in html or 'data-fig="fig-history"' in html
+    assert 'alt="best so far against trials and epochs"' in html  # the comparison, one line per logdir
     spaces = sorted(p.name for p in tmp_path.glob("cmp_next_space*.yaml"))
     assert spaces == ["cmp_next_space_1.yaml", "cmp_next_space_2.yaml"]
     from hparams_tools.space import load_space
@@ -148,3 +149,17 @@ def test_damaged_event_file_is_listed_in_data_quality(tmp_path):
     html = out.read_text(encoding="utf-8")
     quality = html[html.index('data-section="data-quality"'):]
     assert "Damaged records skipped (1)" in quality and victim.name in quality
+
+
+def test_space_file_goes_beside_the_report_and_is_said(sweep_dir, tmp_path, monkeypatch, capsys):
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    (tmp_path / "out").mkdir()
+    monkeypatch.chdir(elsewhere)
+    out = tmp_path / "out" / "r.html"
+    assert main(["report", str(sweep_dir), "-o", str(out)]) == 0
+    space = tmp_path / "out" / "r_next_space.yaml"
+    assert space.is_file() and list(elsewhere.iterdir()) == []  # nothing written into the current directory
+    err = capsys.readouterr().err
+    assert f"wrote the suggested next space to {space}" in err and f"--space {space}" in err
+    assert str(space.resolve()) in out.read_text(encoding="utf-8")  # the page says where too

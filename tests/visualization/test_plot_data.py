@@ -92,7 +92,7 @@ def test_top_k_hparams_note_keeps_the_informative_ones():
     info = parallel._get_parallel_info(d, max_hparams=3)
     assert len(info.axes) == 4
     assert {"learning_rate", "dropout"} <= {a.name for a in info.axes}
-    assert any("3 most important of 14" in n for n in info.notes)
+    assert any("3 most important of 14" in n.text for n in info.notes)
 
 
 def test_downsampling_keeps_best_is_seeded_and_said():
@@ -103,7 +103,7 @@ def test_downsampling_keeps_best_is_seeded_and_said():
     other = parallel._get_parallel_info(d, max_points=500, seed=2)
     assert len(a.sessions) == 500 and a.sessions == b.sessions and a.sessions != other.sessions
     assert df.accuracy.idxmax() in a.sessions and a.sessions[a.best] == df.accuracy.idxmax()
-    assert any("500 of 3,000" in n for n in a.notes)
+    assert any("500 of 3,000" in n.text for n in a.notes)
 
 
 def test_slices_mark_failed_sessions_and_use_log_x():
@@ -117,7 +117,7 @@ def test_slices_mark_failed_sessions_and_use_log_x():
     bottom = df.accuracy.min()
     expected_y = failed.accuracy.fillna(bottom).to_numpy()
     assert np.allclose(by["dropout"].failed_y, expected_y)  # no value -> drawn at the bottom
-    assert info.n_failed == 6 and any("6 failed" in n for n in info.notes)
+    assert info.n_failed == 6 and any("6 failed" in n.text for n in info.notes)
     best = df[df.status != "FAILURE"].accuracy.idxmax()
     assert info.best == best and by["learning_rate"].best_x == pytest.approx(df.at[best, "learning_rate"])
     fig = slices._render_matplotlib(info)
