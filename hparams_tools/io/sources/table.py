@@ -179,6 +179,10 @@ def _time(value: object) -> float:
     if isinstance(value, str) and value:
         from datetime import datetime, timezone
 
+        try:  # seconds (a runtime, a Unix time) or an ISO date
+            return float(value)
+        except ValueError:
+            pass
         try:
             t = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
