@@ -59,7 +59,7 @@ _PREFIXES = ("config.", "summary.")
 def _load(path: Path) -> list[dict]:
     """Rows as dicts of column -> value (text for CSV/TSV, typed for Parquet/JSON lines)."""
     check_size(path, MAX_TABLE_BYTES, "a table of runs")
-    suffix = path.suffix.lower()
+    suffix = _format(path)
     if suffix in (".csv", ".tsv"):
         import csv
 
@@ -94,6 +94,20 @@ def _load(path: Path) -> list[dict]:
                 raise SourceError(f"{path}: line {n} is not a JSON object")
             rows.append(_flatten(row))
     return rows
+
+
+def _format(path: Path) -> str:
+    """The table's format from its suffix, else from its first bytes (``--source-kind table``)."""
+    suffix = path.suffix.lower()
+    if suffix in TABLE_SUFFIXES:
+        return suffix
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if head.startswith(b"PAR1"):
+        return ".parquet"
+    if head.lstrip().startswith(b"{"):
+        return ".jsonl"
+    return ".tsv" if head.split(b"\n", 1)[0].count(b"\t") > head.split(b"\n", 1)[0].count(b",") else ".csv"
 
 
 def _flatten(row: dict, prefix: str = "") -> dict:
