@@ -120,7 +120,7 @@ def test_other_commands_read_sources_too(journal, tmp_path, capsys):
     assert "hparams-tools export: hyperparameters: lr, opt" in captured.err
     assert "hparams-tools export: metrics: val_acc" in captured.err
     assert main(["export", str(csv)]) == 2
-    _one_line_error(capsys, "is a file that is no source hparams-tools reads")
+    _one_line_error(capsys, "is not a directory (a TensorBoard logdir) nor a file hparams-tools reads")
     assert main(["export", str(tmp_path), "--study", "x"]) == 2
     _one_line_error(capsys, "apply to other sources")
 

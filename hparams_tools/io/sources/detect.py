@@ -58,7 +58,7 @@ def detect_kind(source: str | os.PathLike[str], kind: str | None = None) -> str:
         if is_journal(path):
             return "optuna"
         raise SourceError(
-            f"{path} is a file that is no source hparams-tools reads; give a TensorBoard logdir, a keras-tuner "
+            f"{path} is not a directory (a TensorBoard logdir) nor a file hparams-tools reads; give a logdir, a keras-tuner "
             "project directory, an Optuna storage (sqlite:///study.db or a journal file), an MLflow mlruns/ "
             "directory or a .csv/.parquet/.jsonl table of runs (or name the kind with --source-kind)"
         )
