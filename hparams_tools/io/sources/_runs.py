@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...errors import LogdirError
+from ...errors import SourceError
 from .._model import Discrete, HParamInfo, Interval, MetricInfo
 
 __all__ = ["Run", "Sweep", "SourceError", "metric_key", "safe_name", "unique_names", "numbers_from_strings",
@@ -31,10 +31,6 @@ MAX_TABLE_BYTES = 1024 * 2**20
 MAX_LINE_BYTES = 16 * 2**20
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]+")
-
-
-class SourceError(LogdirError):
-    """A source (keras-tuner directory, Optuna storage, MLflow store, run table) cannot be used."""
 
 
 @dataclass
