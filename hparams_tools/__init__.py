@@ -24,6 +24,7 @@ from .errors import (
     MissingDependencyError,
     NoHParamsDataError,
     OutputError,
+    SourceError,
     SpaceFileError,
     UnknownMetricError,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "LogdirError",
     "EventFileError",
     "NoHParamsDataError",
+    "SourceError",
     "UnknownMetricError",
     "InsufficientDataError",
     "SpaceFileError",

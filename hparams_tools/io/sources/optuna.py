@@ -154,12 +154,17 @@ def _sqlalchemy_rows(url: str):
     return query, close
 
 
+def _nothing() -> None:
+    pass
+
+
 def _read_rdb(source: str, study_name: str | None) -> _Study:
     path = Path(source[len("sqlite:///"):]) if source.startswith("sqlite:///") else None
     if path is None and "://" not in source:
         path = Path(source)
-    query, close = _sqlite_rows(path) if path is not None else _sqlalchemy_rows(source)
+    close = _nothing
     try:
+        query, close = _sqlite_rows(path) if path is not None else _sqlalchemy_rows(source)
         studies = query("studies")
         sid, name = _pick([(row[1], row[0]) for row in studies], study_name, source)
         study = _Study(name)

@@ -86,6 +86,16 @@ def test_imported_logdir_is_what_tensorboard_shows(storage, optuna_sqlite, optun
     assert back.objective == ("value", "maximize")
 
 
+def test_rdb_url_through_sqlalchemy_reads_the_same(optuna_sqlite):
+    """A URL other than sqlite:/// goes through SQLAlchemy (the path PostgreSQL/MySQL take)."""
+    url, _ = optuna_sqlite
+    direct = read_experiment(url, study="study")
+    other = read_experiment(url.replace("sqlite:///", "sqlite+pysqlite:///"), study="study")
+    assert other.table().equals(direct.table())
+    with pytest.raises(HParamsToolsError, match="cannot read the Optuna storage"):
+        read_experiment("sqlite+pysqlite:////nonexistent/dir/x.db")
+
+
 def test_several_studies_need_a_name(optuna_sqlite):
     url, _ = optuna_sqlite
     with pytest.raises(HParamsToolsError, match=r"holds 2 studies \(study, other\); pick one with --study NAME"):
