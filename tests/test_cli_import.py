@@ -26,9 +26,9 @@ def journal(tmp_path_factory):
 
 def _one_line_error(capsys, needle: str) -> str:
     err = capsys.readouterr().err
-    lines = err.strip().splitlines()
+    lines = [line for line in err.strip().splitlines() if ": warning: " not in line]
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in err, err
-    assert lines[0].startswith("hparams-tools import: error: ") or lines[0].startswith("hparams-tools ")
+    assert lines[0].startswith("hparams-tools ") and ": error: " in lines[0]
     return lines[0]
 
 
@@ -133,3 +133,27 @@ def test_analyze_and_report_on_an_optuna_journal(journal, tmp_path, capsys):
     report = tmp_path / "r.html"
     assert main(["report", str(journal), "-o", str(report), "-q", "--no-space-file"]) == 0
     assert report.stat().st_size > 10_000
+
+
+def test_a_failure_while_writing_leaves_the_old_logdir_whole(journal, tmp_path, capsys, monkeypatch):
+    """The write fails half-way (disk full, say): the previous logdir is untouched, no temp dir is left."""
+    from hparams_tools.errors import OutputError
+    from hparams_tools.io import writer
+
+    out = tmp_path / "logs"
+    assert main(["import", str(journal), "-o", str(out), "-q"]) == 0
+    before = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    calls = []
+    real = writer.EventWriter.add_session_end
+
+    def fail_on_the_fourth(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise OutputError("disk full (injected)")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(writer.EventWriter, "add_session_end", fail_on_the_fourth)
+    assert main(["import", str(journal), "-o", str(out), "--overwrite"]) == 2
+    _one_line_error(capsys, "disk full (injected)")
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == before
+    assert _only(tmp_path) == ["logs"] and len(calls) == 4

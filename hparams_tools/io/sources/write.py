@@ -32,36 +32,50 @@ def _time(value: float) -> float:
     return float(value) if math.isfinite(value) else 0.0
 
 
+def _blocks(scalars) -> dict[tuple[str, str], tuple[list, list, list, list]]:
+    """``(session, metric group) -> (tags, steps, walls, values)``; the long table is sorted by session and
+    group, so each block is one slice (found with numpy: no per-row pandas work)."""
+    if not len(scalars):
+        return {}
+    sessions = scalars["session"].astype(str).to_numpy()
+    groups = scalars["group"].astype(str).to_numpy()
+    tags = scalars["tag"].astype(str).to_numpy()
+    columns = [scalars[c].to_numpy() for c in ("step", "wall_time", "value")]
+    cuts = np.flatnonzero((sessions[1:] != sessions[:-1]) | (groups[1:] != groups[:-1])) + 1
+    bounds = np.concatenate([[0], cuts, [len(sessions)]])
+    return {(sessions[a], groups[a]): (tags[a:b].tolist(), *(c[a:b].tolist() for c in columns))
+            for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())}
+
+
 def _write(experiment, root: Path) -> None:
     infos = list(experiment.hparam_infos.values())
     write_experiment(root, infos, experiment.metric_infos, description=experiment.description)
     sessions = experiment.sessions
     hparams = experiment.hparams
-    scalars = experiment.scalars
-    by_run: dict[tuple[str, str], list] = {}
-    if len(scalars):
-        for (session, group), frame in scalars.groupby(["session", "group"], observed=True, sort=False):
-            by_run[(str(session), str(group))] = frame
-    for name, row in sessions.iterrows():
-        values = {k: v for k, v in hparams.loc[name].items()
-                  if v is not None and not (isinstance(v, float) and math.isnan(v))}
-        values = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in values.items()}
+    blocks = _blocks(experiment.scalars)
+    groups_of: dict[str, list[str]] = {}
+    for session, group in blocks:
+        groups_of.setdefault(session, []).append(group)
+    columns = list(hparams.columns)
+    rows = zip(sessions.index, sessions["group"], sessions["status"], sessions["start_time"], sessions["end_time"],
+               hparams.itertuples(index=False, name=None))
+    for name, group, status, start, end, values in rows:
+        present = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in zip(columns, values)
+                   if v is not None and not (isinstance(v, float) and math.isnan(v))}
         run_dir = root / name
-        groups = sorted({g for s, g in by_run if s == name})
         with EventWriter(run_dir) as writer:
-            writer.add_session_start(values, group=row["group"] if row["group"] != name else "",
-                                     start_time=_time(row["start_time"]))
-            if "" in groups:
-                _scalars(writer, by_run[(name, "")])
-            writer.add_session_end(row["status"], end_time=_time(row["end_time"]))
-        for group in groups:
-            if group:
-                with EventWriter(run_dir / group) as writer:
-                    _scalars(writer, by_run[(name, group)])
+            writer.add_session_start(present, group=group if group != name else "", start_time=_time(start))
+            if (name, "") in blocks:
+                _scalars(writer, blocks[(name, "")])
+            writer.add_session_end(status, end_time=_time(end))
+        for metric_group in groups_of.get(name, []):
+            if metric_group:
+                with EventWriter(run_dir / metric_group) as writer:
+                    _scalars(writer, blocks[(name, metric_group)])
 
 
-def _scalars(writer: EventWriter, frame) -> None:
-    for tag, step, wall, value in zip(frame["tag"].astype(str), frame["step"], frame["wall_time"], frame["value"]):
+def _scalars(writer: EventWriter, block: tuple[list, list, list, list]) -> None:
+    for tag, step, wall, value in zip(*block):
         writer.add_scalar(tag, float(value), int(step), wall_time=_time(float(wall)))
 
 
