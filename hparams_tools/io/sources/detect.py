@@ -1,7 +1,8 @@
 """Which kind of source a path or URL is.
 
-Cheap checks only (a few ``stat`` calls and the first bytes of a file), in this order: a URL with a
-scheme is an Optuna RDB storage; a directory is a keras-tuner project if it (or one child) holds
+Cheap checks only (a directory listing, a ``stat`` or two per child, the first bytes of a file), in order: a URL with a
+scheme is an Optuna RDB storage; a directory with event files at its top is a TensorBoard logdir; another
+directory is a keras-tuner project if it (or one child) holds
 ``oracle.json``, an MLflow file store if it (or its children) are experiments with ``meta.yaml``,
 and otherwise a TensorBoard logdir (the reader then says if it holds no event files); a file is a
 table by its suffix, an Optuna SQLite storage by its header or suffix, or an Optuna journal when its
@@ -39,6 +40,8 @@ def detect_kind(source: str | os.PathLike[str], kind: str | None = None) -> str:
         return "optuna"
     path = Path(text)
     if path.is_dir():
+        if _has_event_files(path):  # the usual logdir (an experiment file at its root): no further look
+            return "tensorboard"
         from .keras_tuner import is_keras_tuner
         from .mlflow import is_mlflow
 
@@ -63,3 +66,11 @@ def detect_kind(source: str | os.PathLike[str], kind: str | None = None) -> str:
             "directory or a .csv/.parquet/.jsonl table of runs (or name the kind with --source-kind)"
         )
     return "tensorboard"
+
+
+def _has_event_files(path: Path) -> bool:
+    try:
+        with os.scandir(path) as entries:
+            return any(e.name.startswith("events.out.tfevents.") for e in entries)
+    except OSError:
+        return False
