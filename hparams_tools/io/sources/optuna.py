@@ -413,4 +413,6 @@ def read_optuna(source: str, *, study: str | None = None) -> Sweep:
         data = _read_journal(Path(source), study, notes)
     else:
         data = _read_rdb(source, study)
+        notes.append("Optuna's RDB storage keeps times without a time zone; read as this machine's local time, "
+                     "as Optuna does")
     return _study_to_sweep(data, source, notes)

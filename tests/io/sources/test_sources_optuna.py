@@ -173,3 +173,31 @@ def test_analyze_ranks_parameters_like_optuna(optuna_sqlite):
     rho = spearmanr([theirs[n] for n in names], [ours[n] for n in names]).statistic
     assert ours.idxmax() == names[0] == "lr"
     assert rho >= 0.8, (dict(theirs), ours.to_dict())
+
+
+def test_multi_objective_study_with_metric_names_and_a_none_choice(tmp_path):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    path = tmp_path / "multi.log"
+    study = optuna.create_study(study_name="multi", storage=h.journal_storage(path),
+                                directions=["minimize", "maximize"], sampler=optuna.samplers.RandomSampler(seed=0))
+    with pytest.warns(optuna.exceptions.ExperimentalWarning):
+        study.set_metric_names(["loss", "accuracy"])
+
+    def objective(trial):
+        act = trial.suggest_categorical("act", [None, "relu"])
+        x = trial.suggest_int("units", 8, 64, log=True)
+        return x / 64, 1.0 if act else 0.5
+
+    study.optimize(objective, n_trials=8)
+    exp = read_experiment(path)
+    assert [m.name for m in exp.metric_infos] == ["loss", "accuracy"]
+    assert exp.objective is None and any("2 objectives (loss, accuracy)" in n for n in exp.notes)
+    assert any("the choice None" in n for n in exp.notes)
+    assert exp.hparam_infos["units"].log_scale and exp.hparam_infos["act"].domain.values == ("relu",)
+    for t in study.trials:
+        name = f"trial-{t.number}"
+        assert exp.metrics().loc[name, "loss"] == t.values[0] and exp.metrics().loc[name, "accuracy"] == t.values[1]
+        got = exp.hparams.loc[name, "act"]
+        assert got == t.params["act"] if t.params["act"] else got is None or got != got  # unset: None/NaN
