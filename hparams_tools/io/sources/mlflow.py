@@ -78,13 +78,13 @@ def _pick(path: Path, wanted: str | None) -> tuple[Path, dict]:
             if wanted in (str(m.get("name")), str(m.get("experiment_id"))):
                 return e, m
         raise SourceError(f"{path} has no MLflow experiment {wanted!r}; experiments: "
-                          f"{', '.join(str(m.get('name')) for _, m in active) or 'none'}")
+                          f"{', '.join(sorted(str(m.get('name')) for _, m in active)) or 'none'}")
     with_runs = [(e, m) for e, m in active if _runs_of(e)]
     if not with_runs:
         raise SourceError(f"{path}: no MLflow experiment with runs")
     if len(with_runs) > 1:
         raise SourceError(f"{path} holds {len(with_runs)} MLflow experiments with runs "
-                          f"({', '.join(str(m.get('name')) for _, m in with_runs)}); pick one with --study NAME")
+                          f"({', '.join(sorted(str(m.get('name')) for _, m in with_runs))}); pick one with --study NAME")
     return with_runs[0]
 
 

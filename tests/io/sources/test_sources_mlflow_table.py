@@ -63,11 +63,11 @@ def test_mlflow_several_experiments_need_a_name(mlflow_store, tmp_path):
     store = tmp_path / "mlruns"
     shutil.copytree(mlflow_store, store)
     exp_dir = next(p for p in store.iterdir() if (p / "meta.yaml").is_file() and p.name not in ("0", ".trash"))
-    twin = store / "123"
+    twin = store / "123"  # MLflow's ids are random: the message must not depend on their order
     shutil.copytree(exp_dir, twin)
     meta = (twin / "meta.yaml").read_text().replace("name: sweep", "name: twin").replace(exp_dir.name, "123")
     (twin / "meta.yaml").write_text(meta)
-    with pytest.raises(HParamsToolsError, match=r"holds 2 MLflow experiments with runs \(twin, sweep\); pick one"):
+    with pytest.raises(HParamsToolsError, match=r"holds 2 MLflow experiments with runs \(sweep, twin\); pick one"):
         read_experiment(store)
     assert len(read_experiment(store, study="twin").sessions) == 3
 
