@@ -18,7 +18,9 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "other sources", "LOGDIR may also be a keras-tuner project directory, an Optuna storage (sqlite:///study.db, "
         "an RDB URL, a journal file), an MLflow mlruns/ directory or a .csv/.parquet/.jsonl table of runs")
-    group.add_argument("--source-kind", choices=("tensorboard", "keras-tuner", "optuna", "mlflow", "table"),
+    from ..io.sources.detect import KINDS
+
+    group.add_argument("--source-kind", choices=KINDS,
                        help="what LOGDIR is (default: detected)")
     group.add_argument("--study", metavar="NAME",
                        help="Optuna study, MLflow experiment or keras-tuner project, when the source holds several")

@@ -19,11 +19,22 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from ._build import ImportedExperiment
 from ._runs import SourceError, Sweep
 from .detect import KINDS, detect_kind
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._build import ImportedExperiment
+
+
+def __getattr__(name: str):
+    # The model builder pulls in pandas; the CLI's parser only needs KINDS, so load it on first use.
+    if name == "ImportedExperiment":
+        from ._build import ImportedExperiment
+
+        return ImportedExperiment
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["KINDS", "detect_kind", "read_source", "read_sweep", "ImportedExperiment", "SourceError",
            "write_logdir"]
@@ -70,7 +81,7 @@ def read_source(
     study: str | None = None,
     hparams: Sequence[str] | None = None,
     metrics: Sequence[str] | None = None,
-) -> ImportedExperiment:
+) -> "ImportedExperiment":
     """Read a non-TensorBoard source into an :class:`ImportedExperiment`.
 
     Args:
@@ -87,6 +98,8 @@ def read_source(
         SourceError: the source cannot be used (one line saying why and what to do).
         MissingDependencyError: an optional dependency the source needs is missing.
     """
+
+    from ._build import ImportedExperiment
 
     def reread() -> Sweep:
         return read_sweep(source, kind, study=study, hparams=hparams, metrics=metrics)

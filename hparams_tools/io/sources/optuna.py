@@ -139,9 +139,18 @@ def _sqlite_rows(path: Path):
     return query, conn.close
 
 
+def _read_only_url(url: str) -> str:
+    """A SQLite URL of any driver (``sqlite+pysqlite:///x.db``) opened read-only, as SQLAlchemy's URI form."""
+    scheme, sep, rest = url.partition(":///")
+    if scheme.split("+")[0] != "sqlite" or not sep or rest.startswith("file:"):
+        return url
+    path, _, query = rest.partition("?")
+    return f"{scheme}:///file:{quote(path)}?mode=ro&uri=true" + (f"&{query}" if query else "")
+
+
 def _sqlalchemy_rows(url: str):
     sqlalchemy = require("sqlalchemy", extra="optuna")
-    engine = sqlalchemy.create_engine(url)
+    engine = sqlalchemy.create_engine(_read_only_url(url))
     conn = engine.connect()
 
     def query(name: str, **params):

@@ -96,6 +96,13 @@ def test_rdb_url_through_sqlalchemy_reads_the_same(optuna_sqlite):
         read_experiment("sqlite+pysqlite:////nonexistent/dir/x.db")
 
 
+def test_a_mistyped_sqlite_url_creates_nothing(tmp_path):
+    for url in (f"sqlite:///{tmp_path / 'typo.db'}", f"sqlite+pysqlite:///{tmp_path / 'typo.db'}"):
+        with pytest.raises(HParamsToolsError):
+            read_experiment(url)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_several_studies_need_a_name(optuna_sqlite):
     url, _ = optuna_sqlite
     with pytest.raises(HParamsToolsError, match=r"holds 2 studies \(study, other\); pick one with --study NAME"):
