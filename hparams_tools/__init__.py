@@ -25,6 +25,7 @@ from .errors import (
     MissingDependencyError,
     NoHParamsDataError,
     OutputError,
+    SourceError,
     SpaceFileError,
     UnknownMetricError,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "LogdirError",
     "EventFileError",
     "NoHParamsDataError",
+    "SourceError",
     "UnknownMetricError",
     "InsufficientDataError",
     "SpaceFileError",

@@ -18,7 +18,7 @@ from .errors import HParamsToolsError
 
 __all__ = ["main", "build_parser"]
 
-COMMANDS = ("export", "analyze", "suggest", "plot", "report")
+COMMANDS = ("export", "analyze", "suggest", "plot", "report", "import_")
 
 
 def build_parser() -> argparse.ArgumentParser:

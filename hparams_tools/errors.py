@@ -16,6 +16,7 @@ __all__ = [
     "LogdirError",
     "EventFileError",
     "NoHParamsDataError",
+    "SourceError",
     "UnknownMetricError",
     "InsufficientDataError",
     "SpaceFileError",
@@ -32,6 +33,10 @@ class HParamsToolsError(Exception):
 
 class LogdirError(HParamsToolsError):
     """The logdir does not exist, is not a directory, or holds no event files."""
+
+
+class SourceError(LogdirError):
+    """A keras-tuner directory, Optuna storage, MLflow store or table of runs cannot be used."""
 
 
 class EventFileError(HParamsToolsError):

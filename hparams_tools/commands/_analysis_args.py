@@ -33,6 +33,9 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top", type=_fraction, default=0.2, metavar="FRACTION",
                         help="fraction of best sessions that defines the promising region (default: 0.2)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or status lines")
+    from ._common import add_source_arguments
+
+    add_source_arguments(parser)
 
 
 def run_analysis(args: argparse.Namespace, command: str) -> Any:
@@ -45,6 +48,6 @@ def run_analysis(args: argparse.Namespace, command: str) -> Any:
     if args.seed < 0:
         raise HParamsToolsError(f"--seed must be a non-negative integer, got {args.seed}")
     show = not args.quiet and sys.stderr.isatty()
-    experiment = read_logdir(args.logdir, command, quiet=args.quiet)
+    experiment = read_logdir(args.logdir, command, quiet=args.quiet, options=args)
     return analyze(experiment, target=args.target, goal=args.goal, value=args.value, seed=args.seed,
                    top=args.top, progress=show)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import NoHParamsDataError, OutputError
-from ._common import read_logdir
+from ._common import add_source_arguments, read_logdir
 
 DESCRIPTION = """\
 Read a TensorBoard logdir (no TensorFlow needed) and write one row/object per HParams session:
@@ -51,6 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="metric value per session: last (TensorBoard's; default), max, min or mean-last-K (e.g. mean-last-3)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_source_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         if not parent.is_dir():
             raise OutputError(f"cannot write {args.output}: directory {parent} does not exist")
 
-    experiment = read_logdir(args.logdir, "export", quiet=args.quiet)
+    experiment = read_logdir(args.logdir, "export", quiet=args.quiet, options=args)
     if len(experiment.sessions) == 0:
         raise NoHParamsDataError(f"{args.logdir}: no HParams sessions found")
 

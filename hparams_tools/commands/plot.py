@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import OutputError
-from ._common import read_logdir
+from ._common import add_source_arguments, read_logdir
 
 FORMATS = ("png", "svg", "pdf")
 
@@ -41,6 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of sampling / the contour's forest (default: 0)")
     parser.add_argument("--dpi", type=int, default=120, help="resolution of PNG output (default: 120)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_source_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     parse_value_mode(args.value)
     if len(args.logdirs) > 1 and args.kind != "history":
         raise OutputError(f"plot {args.kind} takes one LOGDIR; only 'history' compares several")
-    exps = [read_logdir(d, "plot", quiet=args.quiet) for d in args.logdirs]
+    exps = [read_logdir(d, "plot", quiet=args.quiet, options=args) for d in args.logdirs]
     fn = PLOT_KINDS[args.kind][0]
     opts = dict(target=args.target, goal=args.goal, value=args.value)
     if args.kind == "history":

@@ -55,21 +55,31 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="sessions drawn at most per plot; a seeded sample beyond (default: 2000)")
     parser.add_argument("--no-space-file", action="store_true", help="do not write the suggested space beside the report")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary line")
+    from ._common import add_source_arguments
+
+    add_source_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``hparams-tools report``; returns the exit status (errors are raised)."""
+    from ..io.sources import detect_kind
     from ..report import write_report
+    from ._common import read_logdir
 
     def said(path, command: str) -> None:  # where the space file went, and how to run it
         if not args.quiet:
             print(f"wrote the suggested next space to {path}\n  run it with: {command}", file=sys.stderr)
 
+    # other sources (and a restarted run's last attempt) are read here, their notes printed; plain
+    # TensorBoard logdirs are read by the report, which lists their damage in its data-quality section
+    sources = [d if detect_kind(d, args.source_kind) == "tensorboard" and args.attempts == "first"
+               else read_logdir(d, "report", quiet=args.quiet, options=args)
+               for d in args.logdirs]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DamagedFileWarning)  # the report lists damage in its data-quality section
         path = write_report(
-            args.logdirs, args.output, target=args.target, goal=args.goal, value=args.value, seed=args.seed,
+            sources, args.output, target=args.target, goal=args.goal, value=args.value, seed=args.seed,
             title=args.title, progress=not args.quiet, write_space=not args.no_space_file, max_points=args.max_points,
             on_space_file=said,
         )

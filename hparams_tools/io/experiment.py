@@ -26,7 +26,7 @@ import os
 import re
 import warnings
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -346,11 +346,18 @@ def read_experiment(
     progress: bool = False,
     workers: int | None = None,
     attempts: str = "first",
+    source_kind: str | None = None,
+    study: str | None = None,
+    hparams: Sequence[str] | None = None,
+    metrics: Sequence[str] | None = None,
 ) -> Experiment:
-    """Read a TensorBoard HParams logdir.
+    """Read a TensorBoard HParams logdir, or another sweep source as the same model.
 
     Args:
-        logdir: The directory given to TensorBoard as ``--logdir``.
+        logdir: The directory given to TensorBoard as ``--logdir``; or a keras-tuner project
+            directory, an Optuna storage (``sqlite:///study.db``, an RDB URL, a journal file), an
+            MLflow ``mlruns/`` directory or a table of runs (``.csv``/``.parquet``/``.jsonl``),
+            see :mod:`hparams_tools.io.sources`.
         progress: Show a progress bar (tqdm) while parsing.
         workers: Processes used to parse; ``None`` forks a second process for big logdirs
             (from 6,000 event files) when the machine has an idle CPU (measured while the
@@ -361,6 +368,11 @@ def read_experiment(
             ``"last"`` takes the last start info and the end info of that attempt (UNKNOWN if it
             wrote none). Scalars of all attempts are kept either way (the last value read is the
             last attempt's).
+        source_kind: ``tensorboard``, ``keras-tuner``, ``optuna``, ``mlflow`` or ``table``;
+            detected when ``None``.
+        study: The Optuna study, MLflow experiment or keras-tuner project when a source holds several.
+        hparams: For a table: hyperparameter columns (names or shell patterns).
+        metrics: For a table: metric columns (names or shell patterns).
 
     Returns:
         The :class:`Experiment`.
@@ -376,6 +388,13 @@ def read_experiment(
     """
     if attempts not in ATTEMPTS:
         raise HParamsToolsError(f"unknown attempts {attempts!r}; use 'first' (TensorBoard's rule) or 'last'")
+    from .sources import detect_kind, read_source
+
+    kind = detect_kind(logdir, source_kind)
+    if kind != "tensorboard":
+        return read_source(logdir, kind, study=study, hparams=hparams, metrics=metrics)
+    if study is not None or hparams or metrics:
+        raise HParamsToolsError("--study, --hparams and --metrics apply to other sources, not a TensorBoard logdir")
     exp = Experiment(Path(logdir), progress=progress, workers=workers, attempts=attempts)
     exp._update()
     return exp
