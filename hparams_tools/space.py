@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -43,6 +44,9 @@ __all__ = [
     "load_space",
     "dump_space",
     "save_space",
+    "next_experiment_name",
+    "next_logdir",
+    "next_space_command",
 ]
 
 METHODS = ("grid", "random", "bayesian", "hyperband", "hybrid")
@@ -337,3 +341,34 @@ def save_space(space: SearchSpace, path: str | os.PathLike[str], **kwargs: Any) 
     with atomic_write(path) as fh:
         fh.write(text)
     return Path(path)
+
+
+# --- the next experiment: one name rule and one command, used by suggest, the report and the README ---
+
+_NEXT = re.compile(r"^(?P<stem>.*?)-next(?P<n>\d*)$")
+
+
+def next_experiment_name(name: str) -> str:
+    """The name of the experiment that runs a space suggested from experiment ``name``.
+
+    ``default`` -> ``default-next`` -> ``default-next2`` -> ``default-next3``: always a new name, so
+    the sweep starts a new logdir instead of refusing one that "holds a sweep with other settings".
+    """
+    m = _NEXT.match(name)
+    if m is None:
+        return f"{name or 'experiment'}-next"
+    return f"{m['stem']}-next{int(m['n'] or 1) + 1}"
+
+
+def next_logdir(analysed_logdir: str | os.PathLike[str]) -> Path:
+    """The logdir of the next experiment: beside the analysed one, named by :func:`next_experiment_name`."""
+    path = Path(analysed_logdir)
+    return path.parent / next_experiment_name(path.name)
+
+
+def next_space_command(space_file: str | os.PathLike[str], analysed_logdir: str | os.PathLike[str]) -> str:
+    """The one command that runs a suggested space file into a new logdir beside the analysed one."""
+    import shlex
+
+    return (f"python -m training.sweep --space {shlex.quote(str(space_file))} "
+            f"--logdir {shlex.quote(str(next_logdir(analysed_logdir)))}")

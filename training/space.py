@@ -103,7 +103,8 @@ def to_hparams(space: SearchSpace, *, overrides: dict[str, list[Any]] | None = N
     """TensorBoard ``hp.HParam`` objects for every parameter, with their domains.
 
     ``log_uniform_values`` becomes a ``RealInterval`` whose description says
-    "log scale" (the reader's ``HParamInfo.log_scale`` and the analysis use it).
+    "log scale", ``uniform``/``int_uniform`` say "linear scale" (the analysis' one scale
+    rule, :mod:`hparams_tools.analysis.scale`, reads it as the declared scale).
 
     Args:
         space: The parsed space.
@@ -129,8 +130,8 @@ def to_hparams(space: SearchSpace, *, overrides: dict[str, list[Any]] | None = N
             domain = hp.IntInterval(int(p.min), int(p.max))
         else:
             domain = hp.RealInterval(float(p.min), float(p.max))
-            if p.is_log:
-                desc = (desc + " " if desc else "") + "(sampled on a log scale)"
+        if p.is_distribution:  # the declared scale, read back by hparams_tools.analysis.scale
+            desc = (desc + " " if desc else "") + ("(sampled on a log scale)" if p.is_log else "(sampled on a linear scale)")
         out.append(hp.HParam(name, domain, description=desc))
     return out
 

@@ -11,9 +11,32 @@ import pandas as pd
 
 from ..space import SearchSpace, dump_space
 
-__all__ = ["AnalysisResult", "IMPORTANCE_METHODS"]
+__all__ = ["AnalysisResult", "IMPORTANCE_METHODS", "consensus_shares", "importance_ranking"]
 
 IMPORTANCE_METHODS = ("forest", "permutation", "fanova", "ped_anova")
+
+
+def consensus_shares(table: pd.DataFrame) -> pd.Series:
+    """Median over the available methods of each method's scores normalised to sum 1 (negatives as 0).
+
+    The median keeps one method's outlier (e.g. PED-ANOVA on a coarse grid) from deciding the ranking.
+    """
+    shares = []
+    for method in IMPORTANCE_METHODS:
+        if method in table.columns and table[method].notna().all():
+            s = table[method].clip(lower=0.0)
+            total = float(s.sum())
+            if total > 0:
+                shares.append(s / total)
+    if not shares:
+        return pd.Series(0.0, index=table.index)
+    return pd.concat(shares, axis=1).median(axis=1)
+
+
+def importance_ranking(table: pd.DataFrame) -> list[str]:
+    """The one importance ranking (analysis, findings, suggest and plots): consensus share, largest first."""
+    shares = table["consensus"] if "consensus" in table.columns else consensus_shares(table)
+    return [str(n) for n in shares.astype(float).fillna(0.0).sort_values(ascending=False, kind="stable").index]
 
 
 def _num(v: Any) -> float | None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,8 +30,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import require
-from ..space import Parameter, SearchSpace
-from .prepare import HParam, Prepared
+from ..space import Parameter, SearchSpace, next_experiment_name
+from .prepare import Factor, Prepared
 
 __all__ = ["Suggestion", "suggest_space", "EDGE_FRACTION", "PUSH_FRACTION", "TRUST_R2"]
 
@@ -130,7 +131,7 @@ def _grid_step(values: list[float], direction: str) -> float | None:
     return vals[-1] + (vals[-1] - vals[-2]) if direction == "upper" else vals[0] - (vals[1] - vals[0])
 
 
-def _numeric(h: HParam, prep: Prepared, top: np.ndarray, best: int, important: bool) -> tuple[Parameter, str, str | None, str]:
+def _numeric(h: Factor, prep: Prepared, top: np.ndarray, best: int, important: bool) -> tuple[Parameter, str, str | None, str]:
     raw = prep.data[h.name].to_numpy(dtype=float)
     t = np.asarray(h.transform(raw))
     real = ~prep.imputed.get(h.name, np.zeros(len(raw), dtype=bool))
@@ -207,7 +208,7 @@ def _numeric(h: HParam, prep: Prepared, top: np.ndarray, best: int, important: b
     return Parameter(h.name, kind, min=low, max=high), why, edge, region
 
 
-def _categorical(h: HParam, prep: Prepared, top: np.ndarray) -> tuple[Parameter, str, str]:
+def _categorical(h: Factor, prep: Prepared, top: np.ndarray) -> tuple[Parameter, str, str]:
     col = prep.data[h.name]
     counts = col[top].value_counts()
     kept = [v for v in col.drop_duplicates().sort_values().tolist() if v in counts.index]
@@ -224,7 +225,7 @@ def _label(v: Any) -> str:
     return str(v).lower() if isinstance(v, (bool, np.bool_)) else str(v)
 
 
-def _best_value(h: HParam, prep: Prepared, best: int) -> Any:
+def _best_value(h: Factor, prep: Prepared, best: int) -> Any:
     v = prep.best_raw.get(h.name)
     if v is None:
         v = _plain(prep.data[h.name].iloc[best])
@@ -315,6 +316,6 @@ def suggest_space(
     ]).rstrip()
     space = SearchSpace(
         parameters=params, method=method, metric=prep.target, goal=prep.goal,
-        max_trials=max_trials, seed=seed,
+        max_trials=max_trials, seed=seed, name=next_experiment_name(Path(source).name) if source else None,
     )
     return Suggestion(space, comments, header, edges, regions, fixed)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -17,6 +16,7 @@ from typing import Any, Sequence
 from .. import __version__
 from .._files import atomic_write, safe_join
 from ..errors import HParamsToolsError, LogdirError, OutputError
+from ..space import next_space_command  # re-exported by hparams_tools.report
 from ..visualization import _common as c
 from . import page, sections
 
@@ -104,13 +104,6 @@ def _write_space(item: _Item, output: Path, several: bool) -> None:
     with atomic_write(path) as fh:
         fh.write(text)
     item.space_file = path
-
-
-def next_space_command(space_file: str | Path, logdir: str) -> str:
-    """The exact command that runs the suggested space into a new logdir beside the analysed one."""
-    logdir_path = Path(logdir)
-    new = logdir_path.parent / f"{logdir_path.name}-next"
-    return f"python -m training.sweep --space {shlex.quote(str(space_file))} --logdir {shlex.quote(str(new))}"
 
 
 def write_report(

@@ -25,7 +25,8 @@ def test_target_goal_and_preparation_counts(gt_result: AnalysisResult):
     dropped = int(failed[0].split()[1]) + int(nan[0].split()[1])
     assert r.n_sessions_used == 400 - dropped
     assert any(n.startswith("imputed") and "batch_size" in n for n in r.notes)
-    assert r.log_scaled == ["learning_rate"]
+    # learning_rate: declared log; batch_size: a geometric grid (16..128); decoy and dropout: sampled uniform
+    assert r.log_scaled == ["batch_size", "learning_rate"]
     assert "log10(learning_rate)" in r.design.columns
     assert {"optimizer=adam", "optimizer=sgd", "optimizer=rmsprop"} <= set(r.design.columns)
     assert r.data[TARGET].notna().all() and not r.data.isna().any().any()

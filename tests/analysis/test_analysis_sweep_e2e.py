@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -40,20 +41,25 @@ def test_suggested_space_runs_in_training_sweep(tmp_path):
     pytest.importorskip("keras_tuner")
     logdir = _writer_sweep(tmp_path / "first")
     space_file = tmp_path / "next_space.yaml"
-    proc = subprocess.run([sys.executable, "-m", "hparams_tools", "suggest", str(logdir), "-o", str(space_file),
-                           "--quiet"], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run([sys.executable, "-m", "hparams_tools", "suggest", str(logdir), "-o", str(space_file)],
+                          capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stderr
     space = load_space(space_file)
+    assert space.name == "first-next"                      # a new experiment, not the analysed one
     assert space.parameters["epochs"].values == (1,) and space.parameters["epochs"].is_fixed
     lr = space.parameters["learning_rate"]
-    proc = subprocess.run(
-        [sys.executable, "-m", "training.sweep", "--space", str(space_file), "--max-trials", "1",
-         "--strategy", "random", "--logdir", str(tmp_path / "second"), "--image-size", "8",
-         "--samples-per-class", "6", "--no-report", "--quiet", "--cpu"],
-        capture_output=True, text=True, cwd=REPO, timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    exp = read_experiment(tmp_path / "second")
+    printed = [line.split("run it with: ", 1)[1] for line in proc.stderr.splitlines() if "run it with: " in line]
+    assert len(printed) == 1
+    command = shlex.split(printed[0])
+    assert command[:3] == ["python", "-m", "training.sweep"]
+    # exactly the printed command (our interpreter for "python"), plus options that only make it small and fast
+    small = ["--max-trials", "1", "--strategy", "random", "--image-size", "8", "--samples-per-class", "6",
+             "--no-report", "--quiet", "--cpu"]
+    for _ in range(2):   # a rerun resumes the finished sweep instead of refusing it
+        proc = subprocess.run([sys.executable, *command[1:], *small], capture_output=True, text=True, cwd=REPO,
+                              timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    exp = read_experiment(tmp_path / "first-next")
     assert len(exp.sessions) == 1
     row = exp.hparams.iloc[0]
     assert lr.min <= row["learning_rate"] <= lr.max
