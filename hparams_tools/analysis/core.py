@@ -130,10 +130,11 @@ def analyze_prepared(
         done("interactions")
         notable = notable_interactions(inter, forest.r2)
         interacting = set(notable["a"]) | set(notable["b"])
+        pairs = [(str(a), str(b)) for a, b in notable.sort_values("strength", ascending=False)[["a", "b"]].to_numpy()]
         suggestion = suggest_space(prep, table, ols_table, forest.r2, top=top, seed=seed, source=source,
-                                   interacting=interacting)
+                                   interacting=interacting, pairs=pairs)
         found = findings(prep, importance=table, ols=ols_table, interactions=inter, forest_r2=forest.r2,
-                         suggestion=suggestion, top=top)
+                         suggestion=suggestion, top=top, ols_r2=r2)
         done("suggest")
     finally:
         if bar is not None:

@@ -137,6 +137,29 @@ class Prepared:
         y = self.y.to_numpy()
         return int(np.argmax(y) if self.goal == "maximize" else np.argmin(y))
 
+    def subset(self, mask: np.ndarray) -> "Prepared":
+        """The same preparation restricted to the rows in ``mask`` (e.g. one category's rows)."""
+        from dataclasses import replace
+
+        mask = np.asarray(mask, dtype=bool)
+        return replace(self, data=self.data[mask], design=self.design[mask], ols_design=self.ols_design[mask],
+                       y=self.y[mask], imputed={k: v[mask] for k, v in self.imputed.items()})
+
+    def observed_best(self, name: str) -> tuple[Any, str]:
+        """A hyperparameter's value in the best row that logged it (never an imputed value), and where from.
+
+        Returns:
+            ``(value, provenance)``, e.g. ``(0.001, "logged by the best session")``.
+        """
+        imputed = self.imputed.get(name, np.zeros(len(self.y), dtype=bool))
+        y = np.where(imputed, np.nan, self.y.to_numpy(dtype=float))
+        pos = int(np.nanargmax(y) if self.goal == "maximize" else np.nanargmin(y))
+        value = _plain(self.data[name].iloc[pos])
+        if pos == self.best_index():
+            return value, "logged by the best session"
+        return value, (f"logged by the best session that logged {name} ({self.target} {_fmt(float(y[pos]))}; "
+                       "the best session did not log it)")
+
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))

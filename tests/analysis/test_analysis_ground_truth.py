@@ -137,7 +137,8 @@ def test_findings_name_the_top_effects(gt_result: AnalysisResult):
     assert "learning_rate" in gt_result.findings[0]
     assert "agree that learning_rate matters most" in text
     assert "optimizer=adam" in text or "optimizer=rmsprop" in text or "optimizer=sgd" in text
-    assert "decoy shows no detectable effect" in text
+    assert any("decoy (share " in f and "no detectable effect" in f for f in gt_result.findings)
+    assert gt_result.findings[-1].startswith("Try next:")
 
 
 def test_edge_optimum_widens_the_range(edge_result: AnalysisResult):

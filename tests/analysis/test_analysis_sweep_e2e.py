@@ -64,3 +64,40 @@ def test_suggested_space_runs_in_training_sweep(tmp_path):
     row = exp.hparams.iloc[0]
     assert lr.min <= row["learning_rate"] <= lr.max
     assert row["optimizer"] in space.parameters["optimizer"].values
+
+
+CONDITIONAL_SPACE = """\
+name: conditional
+method: random
+metric: {name: validation/epoch_accuracy, goal: maximize}
+parameters:
+  optimizer: {values: [adam, sgd]}
+  learning_rate: {distribution: log_uniform_values, min: 1.0e-4, max: 1.0e-1, conditional_on: optimizer,
+                  by_value: {adam: {min: 1.0e-4, max: 1.0e-3}, sgd: {min: 1.0e-2, max: 1.0e-1}}}
+  epochs: {value: 1}
+  batch_size: {value: 16}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("strategy", ["random", "grid"])
+def test_sweep_runs_per_category_ranges(tmp_path, strategy):
+    """A conditional range (keras-tuner conditional_scope): every trial's learning rate lies in its optimizer's range."""
+    pytest.importorskip("keras_tuner")
+    space_file = tmp_path / "conditional.yaml"
+    space_file.write_text(CONDITIONAL_SPACE)
+    proc = subprocess.run(
+        [sys.executable, "-m", "training.sweep", "--space", str(space_file), "--max-trials", "4", "--grid-points", "2",
+         "--strategy", strategy, "--logdir", str(tmp_path / "run"), "--image-size", "8", "--samples-per-class", "6",
+         "--no-report", "--quiet", "--cpu"],
+        capture_output=True, text=True, cwd=REPO, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    hp = read_experiment(tmp_path / "run").hparams
+    assert len(hp) == 4 and set(hp["optimizer"]) == {"adam", "sgd"}
+    ranges = {"adam": (1e-4, 1e-3), "sgd": (1e-2, 1e-1)}
+    for _, row in hp.iterrows():
+        lo, hi = ranges[row["optimizer"]]
+        assert lo * (1 - 1e-6) <= row["learning_rate"] <= hi * (1 + 1e-6), row.to_dict()
+    if strategy == "grid":   # 2 optimizers x 2 grid points of that optimizer's own range
+        assert sorted(hp["learning_rate"].round(8)) == [1e-4, 1e-3, 1e-2, 1e-1]
