@@ -197,13 +197,10 @@ def _nonlinear(prep: Prepared, importance: pd.DataFrame, ols: pd.DataFrame) -> l
 
 
 def _regions(prep: Prepared, importance: pd.DataFrame, suggestion: Suggestion, top: float) -> list[str]:
-    out = []
-    for name in importance.index[:3]:
-        if name in suggestion.fixed or not suggestion.regions.get(name):
-            continue
-        verb = "have" if prep.hparams[name].kind == "numeric" else "use"
-        out.append(f"The best {top:.0%} of runs (observed) {verb} {name} {suggestion.regions[name]}.")
-    return out
+    """One sentence: where the best runs are, for the (up to) three most important free hyperparameters."""
+    parts = [f"{name} {suggestion.regions[name]}" for name in importance.index[:3]
+             if name not in suggestion.fixed and suggestion.regions.get(name)]
+    return [f"The best {top:.0%} of runs (observed): {'; '.join(parts)}."] if parts else []
 
 
 def notable_interactions(interactions: pd.DataFrame, forest_r2: float | None) -> pd.DataFrame:
