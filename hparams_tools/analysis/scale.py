@@ -41,8 +41,8 @@ class ScaleDecision:
 
     Attributes:
         log: Use log10.
-        reason: Where the decision came from, e.g. ``"declared (description: 'log scale')"`` or
-            ``"sampled log-uniform (KS p=0.71 vs linear p=0.0003, 40 values)"``.
+        reason: Where the decision came from, e.g. ``"declared in the description"`` or
+            ``"sampled log-uniform (KS p=0.71 for log-uniform vs p=0.0003 for uniform, 40 values)"``.
     """
 
     log: bool
@@ -106,24 +106,25 @@ def decide_scale(values: Any, info: Any = None, *, declared: str | None = None) 
     x = np.asarray(values, dtype=float).ravel()
     x = x[np.isfinite(x)]
     if x.size and x.min() <= 0:
-        return ScaleDecision(False, "linear: values at or below 0 cannot be log-scaled")
+        return ScaleDecision(False, "values at or below 0 have no logarithm")
     said = declared or declared_scale(info)
     if said is not None:
         where = "space file" if declared else "description"
-        return ScaleDecision(said == "log", f"declared {said} scale ({where})")
+        return ScaleDecision(said == "log", f"declared in the {where}")
     distinct = np.unique(x)
     if len(distinct) <= GRID_MAX and x.size >= 2 * len(distinct):
         grid = _grid_scale(distinct)
         if grid is not None:
             kind = "geometric" if grid == "log" else "arithmetic"
-            return ScaleDecision(grid == "log", f"{kind} grid of {len(distinct)} values: {grid}")
+            return ScaleDecision(grid == "log", f"a {kind} grid of {len(distinct)} values")
     if len(distinct) < MIN_VALUES:
-        return ScaleDecision(False, f"linear: {len(distinct)} distinct values are too few to test how they were sampled")
+        return ScaleDecision(False, f"{len(distinct)} distinct values are too few to test how they were sampled")
     dlo, dhi = _declared_bounds(info)
     lo = min(float(x.min()), dlo) if dlo is not None and dlo > 0 else float(x.min())
     hi = max(float(x.max()), dhi) if dhi is not None else float(x.max())
-    d_lin, p_lin, d_log, p_log = _ks_test(x, lo, hi)
-    test = f"KS p={p_log:.2g} for log-uniform vs p={p_lin:.2g} for uniform, {x.size} values"
+    # distinct values: repeats and CV folds log one sampled value several times
+    d_lin, p_lin, d_log, p_log = _ks_test(distinct, lo, hi)
+    test = f"KS p={p_log:.2g} for log-uniform vs p={p_lin:.2g} for uniform, {len(distinct)} distinct values"
     if p_lin < KS_ALPHA and d_log < d_lin:
         return ScaleDecision(True, f"sampled log-uniform ({test})")
     return ScaleDecision(False, f"sampled uniform ({test})")

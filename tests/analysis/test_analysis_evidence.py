@@ -71,7 +71,7 @@ def test_declared_scale_wins_and_few_values_are_linear_unless_declared():
 def test_scales_follow_how_values_were_sampled(evidence):
     assert evidence.log_scaled == ["decoy_log", "learning_rate"]     # declared; KS; decoy_u (uniform) stays linear
     scales = next(n for n in evidence.notes if n.startswith("scales: "))
-    assert "learning_rate log10 (declared log scale" in scales and "decoy_u linear (sampled uniform" in scales
+    assert "learning_rate log10 (declared in the description)" in scales and "decoy_u linear (sampled uniform" in scales
 
 
 def test_decoys_stay_near_zero_and_keep_their_sampling(evidence):
