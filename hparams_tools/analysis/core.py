@@ -146,7 +146,15 @@ def analyze_prepared(
         forest_r2=forest.r2, interactions=inter, findings=found, next_space=suggestion.space,
         next_space_comments=suggestion.comments, next_space_header=suggestion.header,
         log_scaled=prep.log_scaled, groups=prep.groups, timings=timings,
+        provenance=_provenance(prep),
     )
+
+
+def _provenance(prep: Prepared) -> dict[str, dict[str, Any]]:
+    """Per hyperparameter: its scale and why, and how many values were imputed and how."""
+    return {name: {"scale": "log10" if h.log else ("linear" if h.kind == "numeric" else h.kind),
+                   "scale_reason": h.scale_reason, "imputed": h.n_missing, "imputation": h.imputation}
+            for name, h in prep.hparams.items()}
 
 
 def _interactions(prep: Prepared, forest: Any, table: pd.DataFrame, *, seed: int, n_jobs: int | None,

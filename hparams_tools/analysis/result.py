@@ -93,6 +93,8 @@ class AnalysisResult:
         log_scaled: Hyperparameters analysed on a log10 scale.
         groups: Per group of repeats: ``count``, ``mean``, ``std`` of the target (``None`` if none).
         timings: Seconds per step.
+        provenance: Per hyperparameter: ``scale`` and ``scale_reason`` (the one scale rule's
+            decision and why), ``imputed`` (how many rows were filled in) and ``imputation`` (how).
     """
 
     target: str
@@ -118,6 +120,7 @@ class AnalysisResult:
     log_scaled: list[str] = field(default_factory=list)
     groups: pd.DataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def space_yaml(self) -> str:
         """The suggested space as the YAML text ``suggest`` writes (with comments)."""
@@ -155,6 +158,7 @@ class AnalysisResult:
                 for _, r in self.interactions.iterrows()
             ],
             "log_scaled": list(self.log_scaled),
+            "provenance": _json_value(self.provenance),
             "findings": list(self.findings),
             "next_space": _json_value(self.next_space.to_dict()),
             "next_space_comments": dict(self.next_space_comments),
