@@ -300,11 +300,14 @@ def _per_category(h: Factor, parent: Parameter, prep: Prepared, top: float, flat
         if rows.sum() < MIN_CATEGORY_ROWS:
             return None
         sub = prep.subset(rows)
-        param, _, _, region = _numeric(h, sub, sub.top_mask(top), sub.best_index(), important=True)
+        best_rows = sub.top_mask(top)
+        param, _, _, _ = _numeric(h, sub, best_rows, sub.best_index(), important=True)
         if not param.is_distribution:
             return None
+        seen = sub.data[h.name].to_numpy(dtype=float)[best_rows]
         ranges.append((level, param.min, param.max))
-        parts.append(f"{_label(level)}: {fmt(param.min)} to {fmt(param.max)} (its best rows: {region.split(' (')[0]})")
+        parts.append(f"{_label(level)}: {fmt(param.min)} to {fmt(param.max)} "
+                     f"(its best rows: {fmt(float(seen.min()))} to {fmt(float(seen.max()))})")
     lows, highs = [lo for _, lo, _ in ranges], [hi for _, _, hi in ranges]
     param = Parameter(h.name, flat.kind, min=min(lows), max=max(highs), conditional_on=parent.name,
                       by_value=tuple(ranges))
