@@ -31,6 +31,7 @@ INTERACTION_STRENGTH = 0.005
 OLS_MIN_R2 = 0.5          # OLS is quoted with ROWS_PER_HPARAM rows per term and this R² (or a clear term)
 COLLAPSE_BAND = 0.1       # "collapsed": within 10% of the (median - worst) gap from the worst value
 COLLAPSE_PRECISION = 0.6  # a region where at least 60% of the runs collapsed
+MAX_CUTS = 64             # candidate thresholds per numeric hyperparameter
 
 
 def _worse_is_lower(goal: str) -> bool:
@@ -68,7 +69,10 @@ def _collapse_region(prep: Prepared, name: str, kind: str, real: np.ndarray, col
     candidates: list[tuple[str, np.ndarray]] = []
     if kind == "numeric":
         x = col.to_numpy(dtype=float)
-        for v in np.unique(x[real]):
+        cuts = np.unique(x[real])
+        if len(cuts) > MAX_CUTS:   # observed values at evenly spaced quantiles keep large sweeps fast
+            cuts = np.unique(np.quantile(x[real], np.linspace(0, 1, MAX_CUTS), method="nearest"))
+        for v in cuts:
             candidates.append((f"{name} >= ~{fmt(v)}", real & (x >= v)))
             candidates.append((f"{name} <= ~{fmt(v)}", real & (x <= v)))
     else:

@@ -81,14 +81,29 @@ def _grid_scale(distinct: np.ndarray) -> str | None:
     return None
 
 
+def _ks_uniform(u: np.ndarray) -> tuple[float, float]:
+    """One-sample Kolmogorov-Smirnov test of ``u`` (already mapped to [0, 1]) against U(0, 1).
+
+    numpy only (the plots use this rule too, and need not import scipy): the exact statistic and
+    the asymptotic p-value with Stephens' small-sample correction (Stephens 1970), within 0.025
+    of scipy's exact p-value from 8 values on (tests/analysis/test_analysis_evidence.py).
+    """
+    u = np.sort(np.clip(u, 0.0, 1.0))
+    n = u.size
+    i = np.arange(1, n + 1)
+    d = float(max(np.max(i / n - u), np.max(u - (i - 1) / n)))
+    lam = (math.sqrt(n) + 0.12 + 0.11 / math.sqrt(n)) * d
+    k = np.arange(1, 101)
+    p = float(2.0 * np.sum((-1.0) ** (k - 1) * np.exp(-2.0 * (k * lam) ** 2)))
+    return d, min(1.0, max(0.0, p))
+
+
 def _ks_test(x: np.ndarray, lo: float, hi: float) -> tuple[float, float, float, float]:
     """KS distance and p-value of uniform-in-linear and uniform-in-log over ``[lo, hi]``."""
-    from scipy import stats
-
-    lin = stats.kstest(x, stats.uniform(loc=lo, scale=hi - lo).cdf)
+    d_lin, p_lin = _ks_uniform((x - lo) / (hi - lo))
     llo, lhi = math.log10(lo), math.log10(hi)
-    log = stats.kstest(np.log10(x), stats.uniform(loc=llo, scale=lhi - llo).cdf)
-    return float(lin.statistic), float(lin.pvalue), float(log.statistic), float(log.pvalue)
+    d_log, p_log = _ks_uniform((np.log10(x) - llo) / (lhi - llo))
+    return d_lin, p_lin, d_log, p_log
 
 
 def decide_scale(values: Any, info: Any = None, *, declared: str | None = None) -> ScaleDecision:

@@ -66,6 +66,19 @@ def test_declared_scale_wins_and_few_values_are_linear_unless_declared():
     assert 0 < KS_ALPHA < 0.05
 
 
+def test_the_numpy_ks_test_agrees_with_scipy():
+    stats = pytest.importorskip("scipy.stats")
+    from hparams_tools.analysis.scale import _ks_uniform
+
+    for n in (8, 15, 40, 160):
+        for seed in range(20):
+            rng = np.random.default_rng(seed)
+            u = rng.uniform(0, 1, n) ** rng.choice([1.0, 1.5, 3.0])
+            d, p = _ks_uniform(u)
+            ref = stats.kstest(u, "uniform")
+            assert d == pytest.approx(ref.statistic, abs=1e-12) and abs(p - ref.pvalue) < 0.025
+
+
 # --- the analysis of the evidence sweep -------------------------------------------------------------------------
 
 def test_scales_follow_how_values_were_sampled(evidence):
