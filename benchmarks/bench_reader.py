@@ -91,7 +91,7 @@ def _cpu() -> float:
 
 
 def child_ours(logdir: str, workers: int | None) -> dict:
-    from hparams_tools.io.experiment import read_experiment  # imports (pandas...) before the clock
+    from hparams_tools.io.read import read_experiment  # imports (pandas...) before the clock
 
     t0, c0 = time.perf_counter(), _cpu()
     exp = read_experiment(logdir, workers=workers)

@@ -31,11 +31,12 @@ from .errors import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .io.experiment import Experiment, read_experiment
+    from .io.experiment import Experiment
+    from .io.read import read_experiment
 
 # The reader pulls in pandas and the protobufs; import it on first use so that
 # `import hparams_tools.space` (used by the sweep's argument parsing) stays light.
-_LAZY = {"Experiment": "io.experiment", "read_experiment": "io.experiment"}
+_LAZY = {"Experiment": "io.experiment", "read_experiment": "io.read"}
 
 
 def __getattr__(name: str):

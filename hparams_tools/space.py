@@ -12,6 +12,10 @@ The format uses the keys people know from W&B sweep configs::
       dropout: {distribution: uniform, min: 0.0, max: 0.5}
       filters: {distribution: int_uniform, min: 8, max: 32}
       seed_layer: {value: 3}
+      # a conditional range: one range per value of a categorical parameter (keras-tuner's
+      # conditional_scope); min/max are the range for any value not listed in by_value
+      momentum: {distribution: uniform, min: 0.0, max: 0.9, conditional_on: optimizer,
+                 by_value: {sgd: {min: 0.8, max: 0.99}, rmsprop: {min: 0.0, max: 0.5}}}
 
 The schema lives here, in ``hparams_tools`` rather than in ``training/``
 (where ARCHITECTURE.md first placed it), because both sides need the one
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -43,6 +48,9 @@ __all__ = [
     "load_space",
     "dump_space",
     "save_space",
+    "next_experiment_name",
+    "next_logdir",
+    "next_space_command",
 ]
 
 METHODS = ("grid", "random", "bayesian", "hyperband", "hybrid")
@@ -52,7 +60,7 @@ _TOP_KEYS = {
     "method", "metric", "parameters", "max_trials", "name", "description", "seed",
     "folds", "executions_per_trial", "hyperband",
 }
-_PARAM_KEYS = {"distribution", "min", "max", "values", "value", "description"}
+_PARAM_KEYS = {"distribution", "min", "max", "values", "value", "description", "conditional_on", "by_value"}
 
 Scalar = int | float | str | bool
 
@@ -69,6 +77,9 @@ class Parameter:
         min: Lower bound of a distribution.
         max: Upper bound of a distribution.
         description: Free text kept in the file as a comment.
+        conditional_on: For a range that depends on a categorical parameter: that parameter's name.
+        by_value: ``(value of conditional_on, min, max)`` per listed value; other values use
+            ``min``/``max``.
     """
 
     name: str
@@ -77,6 +88,15 @@ class Parameter:
     min: float | int | None = None
     max: float | int | None = None
     description: str = ""
+    conditional_on: str | None = None
+    by_value: tuple[tuple[Scalar, float | int, float | int], ...] = ()
+
+    def range_for(self, value: Scalar) -> tuple[float | int | None, float | int | None]:
+        """``(min, max)`` when ``conditional_on`` takes ``value`` (the plain range if not listed)."""
+        for v, lo, hi in self.by_value:
+            if _same_value(v, value):
+                return lo, hi
+        return self.min, self.max
 
     @property
     def is_fixed(self) -> bool:
@@ -99,7 +119,11 @@ class Parameter:
             return {"value": self.values[0]}
         if self.kind == "values":
             return {"values": list(self.values)}
-        return {"distribution": self.kind, "min": self.min, "max": self.max}
+        out: dict[str, Any] = {"distribution": self.kind, "min": self.min, "max": self.max}
+        if self.conditional_on is not None:
+            out["conditional_on"] = self.conditional_on
+            out["by_value"] = {v: {"min": lo, "max": hi} for v, lo, hi in self.by_value}
+        return out
 
 
 @dataclass(frozen=True)
@@ -161,6 +185,9 @@ def _parse_parameter(name: str, spec: Any, where: str) -> Parameter:
                              f"allowed: {sorted(_PARAM_KEYS)}")
     desc = str(spec.get("description", "") or "")
     dist = spec.get("distribution")
+    if ("conditional_on" in spec or "by_value" in spec) and dist not in ("uniform", "log_uniform_values", "int_uniform"):
+        raise SpaceFileError(f"{where}: parameter {name!r}: conditional_on/by_value need a distribution "
+                             "(uniform, log_uniform_values or int_uniform) with min and max")
     if dist is not None and dist not in DISTRIBUTIONS:
         raise SpaceFileError(f"{where}: parameter {name!r} has unknown distribution {dist!r}; "
                              f"use one of {', '.join(DISTRIBUTIONS)}")
@@ -185,6 +212,12 @@ def _parse_parameter(name: str, spec: Any, where: str) -> Parameter:
         return Parameter(name, "values", tuple(values), description=desc)
     if dist is None:
         raise SpaceFileError(f"{where}: parameter {name!r} needs 'values', 'value' or a 'distribution' with 'min' and 'max'")
+    lo, hi = _parse_range(name, dist, spec, where)
+    return Parameter(name, dist, min=lo, max=hi, description=desc)
+
+
+def _parse_range(name: str, dist: str, spec: Mapping[str, Any], where: str) -> tuple[float | int, float | int]:
+    """``min``/``max`` of a distribution, validated and typed (ints for ``int_uniform``)."""
     for key in ("min", "max"):
         if key not in spec:
             raise SpaceFileError(f"{where}: parameter {name!r} ({dist}) is missing '{key}'")
@@ -198,10 +231,8 @@ def _parse_parameter(name: str, spec: Any, where: str) -> Parameter:
     if dist == "int_uniform":
         if not (float(lo).is_integer() and float(hi).is_integer()):
             raise SpaceFileError(f"{where}: parameter {name!r}: int_uniform needs integer min and max, got {lo} and {hi}")
-        lo, hi = int(lo), int(hi)
-    else:
-        lo, hi = float(lo), float(hi)
-    return Parameter(name, dist, min=lo, max=hi, description=desc)
+        return int(lo), int(hi)
+    return float(lo), float(hi)
 
 
 def parse_space(data: Any, *, source: str = "<space>") -> SearchSpace:
@@ -233,6 +264,9 @@ def parse_space(data: Any, *, source: str = "<space>") -> SearchSpace:
         if not isinstance(name, str) or not name:
             raise SpaceFileError(f"{source}: parameter names must be non-empty strings, got {name!r}")
         parsed[name] = _parse_parameter(name, spec, source)
+    for name, spec in params.items():
+        if "conditional_on" in spec or "by_value" in spec:
+            parsed[name] = _parse_conditional(parsed[name], spec, parsed, source)
     metric, goal = None, "maximize"
     if "metric" in data:
         m = data["metric"]
@@ -337,3 +371,73 @@ def save_space(space: SearchSpace, path: str | os.PathLike[str], **kwargs: Any) 
     with atomic_write(path) as fh:
         fh.write(text)
     return Path(path)
+
+
+# --- the next experiment: one name rule and one command, used by suggest, the report and the README ---
+
+_NEXT = re.compile(r"^(?P<stem>.*?)-next(?P<n>\d*)$")
+
+
+def next_experiment_name(name: str) -> str:
+    """The name of the experiment that runs a space suggested from experiment ``name``.
+
+    ``default`` -> ``default-next`` -> ``default-next2`` -> ``default-next3``: always a new name, so
+    the sweep starts a new logdir instead of refusing one that "holds a sweep with other settings".
+    """
+    m = _NEXT.match(name)
+    if m is None:
+        return f"{name or 'experiment'}-next"
+    return f"{m['stem']}-next{int(m['n'] or 1) + 1}"
+
+
+def next_logdir(analysed_logdir: str | os.PathLike[str]) -> Path:
+    """The logdir of the next experiment: beside the analysed one, named by :func:`next_experiment_name`."""
+    path = Path(analysed_logdir)
+    return path.parent / next_experiment_name(path.name)
+
+
+def next_space_command(space_file: str | os.PathLike[str], analysed_logdir: str | os.PathLike[str]) -> str:
+    """The one command that runs a suggested space file into a new logdir beside the analysed one."""
+    import shlex
+
+    return (f"python -m training.sweep --space {shlex.quote(str(space_file))} "
+            f"--logdir {shlex.quote(str(next_logdir(analysed_logdir)))}")
+
+
+# --- conditional ranges (one range per value of a categorical parameter) ---
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Values of a categorical parameter compare as YAML writes them (``true`` == True, ``8`` == 8.0)."""
+    return a == b and isinstance(a, bool) == isinstance(b, bool) or str(a).lower() == str(b).lower()
+
+
+def _parse_conditional(param: Parameter, spec: Mapping[str, Any], parsed: Mapping[str, Parameter],
+                       where: str) -> Parameter:
+    """Attach ``conditional_on``/``by_value`` to a parsed distribution, checked against its parent."""
+    from dataclasses import replace
+
+    name, parent = param.name, spec.get("conditional_on")
+    if not isinstance(parent, str) or parent not in parsed or parent == name:
+        raise SpaceFileError(f"{where}: parameter {name!r}: conditional_on must name another parameter of the "
+                             f"space, got {parent!r}")
+    choices = parsed[parent]
+    if choices.kind != "values" or choices.conditional_on is not None:
+        raise SpaceFileError(f"{where}: parameter {name!r}: conditional_on {parent!r} must be a parameter given as "
+                             "'values' (a list to choose from)")
+    by_value = spec.get("by_value")
+    if not isinstance(by_value, Mapping) or not by_value:
+        raise SpaceFileError(f"{where}: parameter {name!r}: by_value must map values of {parent!r} to "
+                             "{min: .., max: ..}")
+    ranges = []
+    for value, sub in by_value.items():
+        match = [v for v in choices.values if _same_value(v, value)]
+        if not match:
+            raise SpaceFileError(f"{where}: parameter {name!r}: by_value key {value!r} is not one of the values of "
+                                 f"{parent!r} ({', '.join(map(str, choices.values))})")
+        if not isinstance(sub, Mapping) or set(sub) != {"min", "max"}:
+            raise SpaceFileError(f"{where}: parameter {name!r}: by_value[{value!r}] must be {{min: .., max: ..}}, "
+                                 f"got {sub!r}")
+        lo, hi = _parse_range(f"{name}[{parent}={value}]", param.kind, sub, where)
+        ranges.append((match[0], lo, hi))
+    return replace(param, conditional_on=parent, by_value=tuple(ranges))

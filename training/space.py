@@ -7,6 +7,8 @@ analysis' ``suggest`` also writes with); this module only converts.
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,8 @@ __all__ = [
     "to_hparams",
     "hyperband_epochs",
     "python_value",
+    "conditional_name",
+    "resolve_values",
 ]
 
 DEFAULT_SPACE = "default_space.yaml"
@@ -64,6 +68,8 @@ def to_keras_tuner(space: SearchSpace, *, method: str, grid_points: int = 3, exc
     ``grid`` turns every distribution into a ``Choice`` of :func:`grid_values`;
     the other methods keep distributions as ``Float``/``Int`` (log sampling for
     ``log_uniform_values``) and lists as ``Choice``. Fixed values become ``Fixed``.
+    A conditional range (``conditional_on``/``by_value``) becomes one parameter of the same
+    name per value of its parent, each in keras-tuner's ``conditional_scope``.
 
     Args:
         space: The parsed space.
@@ -74,22 +80,58 @@ def to_keras_tuner(space: SearchSpace, *, method: str, grid_points: int = 3, exc
     import keras_tuner as kt
 
     hps = kt.HyperParameters()
-    for name, p in space.parameters.items():
-        if name in exclude:
+    # a conditional range is registered after the parameter it depends on (keras-tuner needs the parent first)
+    ordered = sorted(space.parameters.values(), key=lambda p: p.conditional_on is not None)
+    for p in ordered:
+        if p.name in exclude:
             continue
-        if p.kind == "value":
-            hps.Fixed(name, p.values[0])
-        elif p.kind == "values" or method == "grid":
-            values = grid_values(p, grid_points)
-            if len(values) == 1:
-                hps.Fixed(name, values[0])
-            else:
-                hps.Choice(name, values, ordered=all(isinstance(v, (int, float)) for v in values))
-        elif p.kind == "int_uniform":
-            hps.Int(name, int(p.min), int(p.max))
-        else:
-            hps.Float(name, float(p.min), float(p.max), sampling="log" if p.is_log else "linear")
+        if p.conditional_on is None:
+            _add_hparam(hps, p, method, grid_points)
+            continue
+        for value in space.parameters[p.conditional_on].values:
+            lo, hi = p.range_for(value)
+            # one name per category: keras-tuner 1.4.8 drops a value whose name another, inactive
+            # parameter shares (HyperParameters.ensure_active_values); resolve_values maps it back
+            copy = replace(p, name=conditional_name(p.name, p.conditional_on, value), min=lo, max=hi,
+                           conditional_on=None, by_value=())
+            with hps.conditional_scope(p.conditional_on, [value]):
+                _add_hparam(hps, copy, method, grid_points)
     return hps
+
+
+def conditional_name(name: str, parent: str, value: Any) -> str:
+    """keras-tuner's name for the copy of conditional range ``name`` used when ``parent`` is ``value``."""
+    return f"{name}[{parent}={value}]"
+
+
+_CONDITIONAL = re.compile(r"^(?P<name>.+)\[(?P<parent>[^=\[\]]+)=[^\]]*\]$")
+
+
+def resolve_values(values: dict[str, Any]) -> dict[str, Any]:
+    """A trial's keras-tuner values under the space's names (the active copy of a conditional range
+    becomes its parameter; keras-tuner only keeps active values)."""
+    out = {}
+    for key, value in values.items():
+        m = _CONDITIONAL.match(key)
+        out[m["name"] if m else key] = value
+    return out
+
+
+def _add_hparam(hps: Any, p: Parameter, method: str, grid_points: int) -> None:
+    """Register one (unconditional) parameter in keras-tuner ``HyperParameters``."""
+    name = p.name
+    if p.kind == "value":
+        hps.Fixed(name, p.values[0])
+    elif p.kind == "values" or method == "grid":
+        values = grid_values(p, grid_points)
+        if len(values) == 1:
+            hps.Fixed(name, values[0])
+        else:
+            hps.Choice(name, values, ordered=all(isinstance(v, (int, float)) for v in values))
+    elif p.kind == "int_uniform":
+        hps.Int(name, int(p.min), int(p.max))
+    else:
+        hps.Float(name, float(p.min), float(p.max), sampling="log" if p.is_log else "linear")
 
 
 def hyperband_epochs(max_epochs: int, factor: int) -> list[int]:
@@ -103,7 +145,8 @@ def to_hparams(space: SearchSpace, *, overrides: dict[str, list[Any]] | None = N
     """TensorBoard ``hp.HParam`` objects for every parameter, with their domains.
 
     ``log_uniform_values`` becomes a ``RealInterval`` whose description says
-    "log scale" (the reader's ``HParamInfo.log_scale`` and the analysis use it).
+    "log scale", ``uniform``/``int_uniform`` say "linear scale" (the analysis' one scale
+    rule, :mod:`hparams_tools.analysis.scale`, reads it as the declared scale).
 
     Args:
         space: The parsed space.
@@ -126,13 +169,20 @@ def to_hparams(space: SearchSpace, *, overrides: dict[str, list[Any]] | None = N
                     values = [str(v) for v in values]
             domain = hp.Discrete(values)
         elif p.kind == "int_uniform":
-            domain = hp.IntInterval(int(p.min), int(p.max))
+            domain = hp.IntInterval(*_envelope(p, int))
         else:
-            domain = hp.RealInterval(float(p.min), float(p.max))
-            if p.is_log:
-                desc = (desc + " " if desc else "") + "(sampled on a log scale)"
+            domain = hp.RealInterval(*_envelope(p, float))
+        if p.is_distribution:  # the declared scale, read back by hparams_tools.analysis.scale
+            desc = (desc + " " if desc else "") + ("(sampled on a log scale)" if p.is_log else "(sampled on a linear scale)")
         out.append(hp.HParam(name, domain, description=desc))
     return out
+
+
+def _envelope(p: Parameter, kind: type) -> tuple[Any, Any]:
+    """The range covering a parameter's plain range and every conditional one."""
+    lows = [p.min] + [lo for _, lo, _ in p.by_value]
+    highs = [p.max] + [hi for _, _, hi in p.by_value]
+    return kind(min(lows)), kind(max(highs))
 
 
 def python_value(value: Any) -> int | float | str | bool:

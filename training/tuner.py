@@ -30,7 +30,7 @@ from hparams_tools._files import safe_join
 from .data import Dataset, holdout_split, kfold_splits, make_pipeline
 from .hparams_logging import Session
 from .model import MODEL_HPARAMS, build_model
-from .space import python_value
+from .space import python_value, resolve_values
 
 __all__ = ["TrialSetup", "HybridOracle", "make_oracle", "hyperband_trial_count", "FlowerTuner", "history_key"]
 
@@ -101,6 +101,8 @@ class HybridOracle(kt.Oracle):
         rng = np.random.default_rng([int(self.seed or 0), index])
         values = {}
         for h in hps.space:
+            if not all(c.is_active(values) for c in h.conditions):
+                continue  # a conditional range of another category (parents come first in the space)
             if h.name in combo:
                 values[h.name] = combo[h.name]
             elif type(h).__name__ == "Fixed":
@@ -200,7 +202,7 @@ class FlowerTuner(kt.Tuner):
     # keras-tuner calls run_trial once per trial; its return value goes to the oracle.
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
         s = self.setup
-        values = dict(trial.hyperparameters.values)
+        values = resolve_values(dict(trial.hyperparameters.values))
         hp = {k: v for k, v in values.items() if k not in _TUNER_KEYS}
         epochs = int(values.get("tuner/epochs", hp.get("epochs", MODEL_HPARAMS["epochs"])))
         initial_epoch = int(values.get("tuner/initial_epoch", 0)) if s.hyperband else 0

@@ -16,7 +16,7 @@ from .importance import MIN_HOLDOUT, fit_forest, optuna_importances, subsample
 from .interactions import TOP_K, h_statistics
 from .prepare import Prepared, prepare
 from .regression import ols
-from .result import IMPORTANCE_METHODS, AnalysisResult
+from .result import AnalysisResult, consensus_shares
 from .suggest import suggest_space
 from .target import collect_rows, select_target
 
@@ -29,23 +29,6 @@ __all__ = ["analyze", "analyze_prepared", "INTERACTION_CAP"]
 # slower to query, so above this many rows they come from a forest fitted on a seeded subsample.
 INTERACTION_CAP = 1000
 _STEPS = ("prepare", "correlation", "ols", "forest", "fanova/ped-anova", "interactions", "suggest")
-
-
-def _consensus(table: pd.DataFrame) -> pd.Series:
-    """Median over the available methods of each method's scores normalised to sum 1 (negatives as 0).
-
-    The median keeps one method's outlier (e.g. PED-ANOVA on a coarse grid) from deciding the ranking.
-    """
-    shares = []
-    for method in IMPORTANCE_METHODS:
-        if method in table.columns and table[method].notna().all():
-            s = table[method].clip(lower=0.0)
-            total = float(s.sum())
-            if total > 0:
-                shares.append(s / total)
-    if not shares:
-        return pd.Series(0.0, index=table.index)
-    return pd.concat(shares, axis=1).median(axis=1)
 
 
 def _validate(value: str, seed: Any, top: Any) -> None:
@@ -87,7 +70,7 @@ def analyze(
     """
     _validate(value, seed, top)
     if isinstance(experiment, (str, os.PathLike)):
-        from ..io.experiment import read_experiment
+        from ..io.read import read_experiment
 
         experiment = read_experiment(experiment)
     target, goal = select_target(experiment, target, goal)
@@ -141,16 +124,17 @@ def analyze_prepared(
         table["permutation_std"] = (forest.permutation_std if forest.permutation_std is not None else nan).reindex(names)
         table["fanova"] = (fanova if fanova is not None else nan).reindex(names)
         table["ped_anova"] = (ped if ped is not None else nan).reindex(names)
-        table["consensus"] = _consensus(table)
+        table["consensus"] = consensus_shares(table)
         table = table.sort_values("consensus", ascending=False, kind="stable")
         inter = _interactions(prep, forest, table, seed=seed, n_jobs=n_jobs, notes=notes)
         done("interactions")
         notable = notable_interactions(inter, forest.r2)
         interacting = set(notable["a"]) | set(notable["b"])
+        pairs = [(str(a), str(b)) for a, b in notable.sort_values("strength", ascending=False)[["a", "b"]].to_numpy()]
         suggestion = suggest_space(prep, table, ols_table, forest.r2, top=top, seed=seed, source=source,
-                                   interacting=interacting)
+                                   interacting=interacting, pairs=pairs)
         found = findings(prep, importance=table, ols=ols_table, interactions=inter, forest_r2=forest.r2,
-                         suggestion=suggestion, top=top)
+                         suggestion=suggestion, top=top, ols_r2=r2)
         done("suggest")
     finally:
         if bar is not None:
@@ -162,7 +146,15 @@ def analyze_prepared(
         forest_r2=forest.r2, interactions=inter, findings=found, next_space=suggestion.space,
         next_space_comments=suggestion.comments, next_space_header=suggestion.header,
         log_scaled=prep.log_scaled, groups=prep.groups, timings=timings,
+        provenance=_provenance(prep),
     )
+
+
+def _provenance(prep: Prepared) -> dict[str, dict[str, Any]]:
+    """Per hyperparameter: its scale and why, and how many values were imputed and how."""
+    return {name: {"scale": "log10" if h.log else ("linear" if h.kind == "numeric" else h.kind),
+                   "scale_reason": h.scale_reason, "imputed": h.n_missing, "imputation": h.imputation}
+            for name, h in prep.hparams.items()}
 
 
 def _interactions(prep: Prepared, forest: Any, table: pd.DataFrame, *, seed: int, n_jobs: int | None,

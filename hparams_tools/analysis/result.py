@@ -11,9 +11,32 @@ import pandas as pd
 
 from ..space import SearchSpace, dump_space
 
-__all__ = ["AnalysisResult", "IMPORTANCE_METHODS"]
+__all__ = ["AnalysisResult", "IMPORTANCE_METHODS", "consensus_shares", "importance_ranking"]
 
 IMPORTANCE_METHODS = ("forest", "permutation", "fanova", "ped_anova")
+
+
+def consensus_shares(table: pd.DataFrame) -> pd.Series:
+    """Median over the available methods of each method's scores normalised to sum 1 (negatives as 0).
+
+    The median keeps one method's outlier (e.g. PED-ANOVA on a coarse grid) from deciding the ranking.
+    """
+    shares = []
+    for method in IMPORTANCE_METHODS:
+        if method in table.columns and table[method].notna().all():
+            s = table[method].clip(lower=0.0)
+            total = float(s.sum())
+            if total > 0:
+                shares.append(s / total)
+    if not shares:
+        return pd.Series(0.0, index=table.index)
+    return pd.concat(shares, axis=1).median(axis=1)
+
+
+def importance_ranking(table: pd.DataFrame) -> list[str]:
+    """The one importance ranking (analysis, findings, suggest and plots): consensus share, largest first."""
+    shares = table["consensus"] if "consensus" in table.columns else consensus_shares(table)
+    return [str(n) for n in shares.astype(float).fillna(0.0).sort_values(ascending=False, kind="stable").index]
 
 
 def _num(v: Any) -> float | None:
@@ -70,6 +93,8 @@ class AnalysisResult:
         log_scaled: Hyperparameters analysed on a log10 scale.
         groups: Per group of repeats: ``count``, ``mean``, ``std`` of the target (``None`` if none).
         timings: Seconds per step.
+        provenance: Per hyperparameter: ``scale`` and ``scale_reason`` (the one scale rule's
+            decision and why), ``imputed`` (how many rows were filled in) and ``imputation`` (how).
     """
 
     target: str
@@ -95,6 +120,7 @@ class AnalysisResult:
     log_scaled: list[str] = field(default_factory=list)
     groups: pd.DataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def space_yaml(self) -> str:
         """The suggested space as the YAML text ``suggest`` writes (with comments)."""
@@ -132,6 +158,7 @@ class AnalysisResult:
                 for _, r in self.interactions.iterrows()
             ],
             "log_scaled": list(self.log_scaled),
+            "provenance": _json_value(self.provenance),
             "findings": list(self.findings),
             "next_space": _json_value(self.next_space.to_dict()),
             "next_space_comments": dict(self.next_space_comments),

@@ -10,11 +10,18 @@ Rules, per hyperparameter (``top`` = the best fraction of rows, default 20%):
   the others (one-sided Welch t-test, p < 0.05), the range is pushed 25% of the searched width beyond
   that bound (never below 0 for non-negative linear parameters). Integers stay integers
   (``int_uniform``), log-scaled ones stay ``log_uniform_values``.
-* lists (a numeric grid, categories, booleans): the values that occur among the top rows; a
-  numeric grid whose best value is its largest/smallest gets the next grid step beyond it.
+  The sampling distribution is kept: the scale comes from the one scale rule
+  (:mod:`.scale`: the declared distribution first).
+* lists (a numeric grid, categories, booleans): the values that occur among the top rows (the
+  categories left out are named); a numeric grid whose best row uses its largest/smallest value,
+  where more of the top rows use that value than any other, gets the next grid step beyond it (epochs 4, 8, 16 -> 32).
+* interactions: a numeric range in a notable interaction with a categorical hyperparameter gets
+  one range per kept category (``conditional_on``/``by_value``), each from that category's own
+  best rows.
 * unimportant hyperparameters (no importance method gives them half an equal share, no
-  significant OLS term, no notable interaction) are fixed at the best row's value -- unless the forest's R² is too low
-  to trust importances, then nothing is fixed.
+  significant OLS term, no notable interaction) are fixed at an observed value: the best
+  session's, or the best session's that logged it (never an imputed value) -- unless the
+  forest's R² is too low to trust importances, then nothing is fixed.
 * constant hyperparameters stay fixed at their value, so the file describes a complete run.
 """
 
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,10 +37,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import require
-from ..space import Parameter, SearchSpace
-from .prepare import HParam, Prepared
+from ..space import Parameter, SearchSpace, next_experiment_name
+from .prepare import Factor, Prepared
 
-__all__ = ["Suggestion", "suggest_space", "EDGE_FRACTION", "PUSH_FRACTION", "TRUST_R2"]
+__all__ = ["Suggestion", "suggest_space", "try_next", "EDGE_FRACTION", "PUSH_FRACTION", "TRUST_R2"]
 
 EDGE_FRACTION = 0.05
 BEST_EDGE_FRACTION = 0.15
@@ -44,6 +52,7 @@ MARGIN_FRACTION = 0.1
 TRUST_R2 = 0.2
 GRID_POINTS = 3          # values per range in the sweep's grid (training.sweep --grid-points default)
 MAX_GRID = 64
+MIN_CATEGORY_ROWS = 3    # observed rows a category needs before it gets its own range
 _UNIT_INTERVAL = re.compile(r"dropout|prob|momentum|fraction|ratio|rate|beta", re.I)
 
 
@@ -57,7 +66,9 @@ class Suggestion:
         header: The file's header comment.
         edges: Hyperparameter -> ``"lower"``/``"upper"`` where the best sit at a searched bound.
         regions: Hyperparameter -> plain description of the top rows' region.
-        fixed: Hyperparameters fixed because they do not matter.
+        fixed: Hyperparameters fixed because they do not matter (at an observed value).
+        conditional: Numeric hyperparameter -> the categorical one its ranges depend on.
+        dropped: Categorical hyperparameter -> the levels left out (with their best observed value).
     """
 
     space: SearchSpace
@@ -66,6 +77,8 @@ class Suggestion:
     edges: dict[str, str] = field(default_factory=dict)
     regions: dict[str, str] = field(default_factory=dict)
     fixed: list[str] = field(default_factory=list)
+    conditional: dict[str, str] = field(default_factory=dict)
+    dropped: dict[str, list[str]] = field(default_factory=dict)
 
 
 def fmt(x: float) -> str:
@@ -130,7 +143,22 @@ def _grid_step(values: list[float], direction: str) -> float | None:
     return vals[-1] + (vals[-1] - vals[-2]) if direction == "upper" else vals[0] - (vals[1] - vals[0])
 
 
-def _numeric(h: HParam, prep: Prepared, top: np.ndarray, best: int, important: bool) -> tuple[Parameter, str, str | None, str]:
+def _grid_edge(prep: Prepared, raw: np.ndarray, real: np.ndarray, grid: tuple[float, ...], best: int,
+               top: np.ndarray) -> str | None:
+    """``"upper"``/``"lower"`` when the best row uses the grid's largest/smallest value and more of the
+    top rows use that value than any other (observed values only; a mean would let runs that failed
+    for another reason, e.g. a too-high learning rate, hide the edge)."""
+    if len(grid) < 2 or not real[best]:
+        return None
+    counts = {v: int((top & real & (raw == v)).sum()) for v in grid}
+    for edge, value in (("upper", max(grid)), ("lower", min(grid))):
+        others = max(c for v, c in counts.items() if v != value)
+        if raw[best] == value and counts[value] >= 2 and counts[value] > others:
+            return edge
+    return None
+
+
+def _numeric(h: Factor, prep: Prepared, top: np.ndarray, best: int, important: bool) -> tuple[Parameter, str, str | None, str]:
     raw = prep.data[h.name].to_numpy(dtype=float)
     t = np.asarray(h.transform(raw))
     real = ~prep.imputed.get(h.name, np.zeros(len(raw), dtype=bool))
@@ -162,6 +190,7 @@ def _numeric(h: HParam, prep: Prepared, top: np.ndarray, best: int, important: b
     if grid is not None:
         kept = sorted({float(v) for v in raw[top]})
         why = f"the top rows use {', '.join(fmt(v) for v in kept)} of the grid {', '.join(fmt(v) for v in grid)}"
+        edge = _grid_edge(prep, raw, real, grid, best, top) if important else None
         if edge is not None:
             step = _grid_step(list(grid), edge)
             if step is not None and (step > 0 or min(grid) <= 0):
@@ -207,7 +236,7 @@ def _numeric(h: HParam, prep: Prepared, top: np.ndarray, best: int, important: b
     return Parameter(h.name, kind, min=low, max=high), why, edge, region
 
 
-def _categorical(h: HParam, prep: Prepared, top: np.ndarray) -> tuple[Parameter, str, str]:
+def _categorical(h: Factor, prep: Prepared, top: np.ndarray) -> tuple[Parameter, str, str]:
     col = prep.data[h.name]
     counts = col[top].value_counts()
     kept = [v for v in col.drop_duplicates().sort_values().tolist() if v in counts.index]
@@ -222,17 +251,6 @@ def _categorical(h: HParam, prep: Prepared, top: np.ndarray) -> tuple[Parameter,
 
 def _label(v: Any) -> str:
     return str(v).lower() if isinstance(v, (bool, np.bool_)) else str(v)
-
-
-def _best_value(h: HParam, prep: Prepared, best: int) -> Any:
-    v = prep.best_raw.get(h.name)
-    if v is None:
-        v = _plain(prep.data[h.name].iloc[best])
-    if h.kind == "numeric" and h.integer:
-        return int(round(float(v)))
-    if h.kind == "numeric":
-        return float(v)
-    return v
 
 
 def _method(params: dict[str, Parameter]) -> tuple[str, int | None, str]:
@@ -250,9 +268,70 @@ def _method(params: dict[str, Parameter]) -> tuple[str, int | None, str]:
                                 f"{n_grid} runs for {len(free)} free hyperparameters")
 
 
+def _fixed_value(h: Factor, prep: Prepared) -> tuple[Any, str]:
+    """The value to fix an unimportant hyperparameter at: observed in the best session that logged it."""
+    value, where = prep.observed_best(h.name)
+    if h.kind == "numeric":
+        value = int(round(float(value))) if h.integer else float(f"{float(value):.4g}")
+    return value, where
+
+
+def _interaction_partner(name: str, prep: Prepared, pairs: list[tuple[str, str]]) -> str | None:
+    """The categorical hyperparameter that ``name`` interacts with most strongly (pairs come strongest first)."""
+    for a, b in pairs:
+        other = b if a == name else a if b == name else None
+        if other is not None and prep.hparams[other].kind in ("categorical", "bool"):
+            return other
+    return None
+
+
+def _per_category(h: Factor, parent: Parameter, prep: Prepared, top: float, flat: Parameter
+                  ) -> tuple[Parameter, str] | None:
+    """One range per kept category of ``parent``: each category's own best rows, widened as usual.
+
+    ``None`` when a category has too few observed rows to place its range, or a range would not
+    be a distribution (a grid, a single value).
+    """
+    col = prep.data[parent.name].map(_label)
+    real = ~prep.imputed.get(h.name, np.zeros(len(col), dtype=bool))
+    ranges, parts = [], []
+    for level in parent.values:
+        rows = (col == _label(level)).to_numpy() & real
+        if rows.sum() < MIN_CATEGORY_ROWS:
+            return None
+        sub = prep.subset(rows)
+        best_rows = sub.top_mask(top)
+        param, _, _, _ = _numeric(h, sub, best_rows, sub.best_index(), important=True)
+        if not param.is_distribution:
+            return None
+        seen = sub.data[h.name].to_numpy(dtype=float)[best_rows]
+        ranges.append((level, param.min, param.max))
+        parts.append(f"{_label(level)}: {fmt(param.min)} to {fmt(param.max)} "
+                     f"(its best rows: {fmt(float(seen.min()))} to {fmt(float(seen.max()))})")
+    lows, highs = [lo for _, lo, _ in ranges], [hi for _, _, hi in ranges]
+    param = Parameter(h.name, flat.kind, min=min(lows), max=max(highs), conditional_on=parent.name,
+                      by_value=tuple(ranges))
+    return param, f"{h.name} and {parent.name} interact, so each {parent.name} gets its own range: " + "; ".join(parts)
+
+
+def _dropped_levels(h: Factor, param: Parameter, prep: Prepared) -> list[str]:
+    """Levels of a categorical hyperparameter that the next space leaves out, with their best observed value."""
+    kept = {_label(v) for v in param.values}
+    col = prep.data[h.name].map(_label)
+    y = prep.y
+    out = []
+    for level in h.levels:
+        if level not in kept:
+            vals = y[(col == level).to_numpy()]
+            best = vals.max() if prep.goal == "maximize" else vals.min()
+            out.append(f"{level} (best {fmt(float(best))} over {len(vals)} rows)")
+    return out
+
+
 def suggest_space(
     prep: Prepared, importance: pd.DataFrame, ols: pd.DataFrame, forest_r2: float | None, *,
     top: float = 0.2, seed: int = 0, source: str = "", interacting: set[str] | None = None,
+    pairs: list[tuple[str, str]] | None = None,
 ) -> Suggestion:
     """Build the next search space from the analysis.
 
@@ -262,9 +341,11 @@ def suggest_space(
         ols: OLS table (may be empty).
         forest_r2: The forest's out-of-sample R², or ``None``.
         interacting: Hyperparameters in a notable interaction (never fixed).
+        pairs: The notable interacting pairs, strongest first: a numeric hyperparameter paired
+            with a categorical one gets one range per category (a conditional range).
         top: Fraction of best rows that defines the promising region.
         seed: Seed written into the space (the next sweep's sampler seed).
-        source: Where the data came from (for the header).
+        source: Where the data came from (for the header and the next experiment's name).
 
     Returns:
         A :class:`Suggestion`; its space passes :func:`hparams_tools.space.parse_space`.
@@ -272,39 +353,42 @@ def suggest_space(
     mask = prep.top_mask(top)
     best = prep.best_index()
     trust = forest_r2 is not None and forest_r2 >= TRUST_R2
+    out = Suggestion(SearchSpace(parameters={}), {}, "")
     params: dict[str, Parameter] = {}
-    comments: dict[str, str] = {}
-    edges: dict[str, str] = {}
-    regions: dict[str, str] = {}
-    fixed: list[str] = []
     rank = {n: i + 1 for i, n in enumerate(importance.index)}
     for name, h in prep.hparams.items():
         share = float(importance.at[name, "consensus"]) if name in importance.index else 0.0
         imp = f"importance rank {rank.get(name, '?')} of {len(prep.hparams)}, consensus share {share:.2f}"
         unimportant = trust and _is_unimportant(name, importance, ols, prep, interacting or set())
+        if unimportant:
+            value, where = _fixed_value(h, prep)
+            params[name] = Parameter(name, "value", (value,))
+            out.comments[name] = f"fixed at {_label(value) if not isinstance(value, float) else fmt(value)}, " \
+                                 f"{where}: no detectable effect ({imp})"
+            out.fixed.append(name)
+            out.regions[name] = ""
+            continue
         if h.kind == "numeric":
-            param, why, edge, region = _numeric(h, prep, mask, best, important=not unimportant)
+            param, why, edge, region = _numeric(h, prep, mask, best, important=True)
         else:
             param, why, region = _categorical(h, prep, mask)
             edge = None
-        regions[name] = region
-        if unimportant:
-            value = _best_value(h, prep, best)
-            value = float(f"{value:.4g}") if isinstance(value, float) else value
-            params[name] = Parameter(name, "value", (value,))
-            comments[name] = f"fixed at the best session's value: no detectable effect ({imp})"
-            fixed.append(name)
-            continue
+            dropped = _dropped_levels(h, param, prep)
+            if dropped:
+                out.dropped[name] = dropped
+                why += f"; dropped {', '.join(dropped)}: never among the top rows"
+        out.regions[name] = region
         if edge:
-            edges[name] = edge
+            out.edges[name] = edge
         params[name] = param
-        comments[name] = f"{why}; {imp}"
+        out.comments[name] = f"{why}; {imp}"
+    _make_conditional(prep, params, out, top, pairs or [])
     for name, value in prep.constants.items():
         params[name] = Parameter(name, "value", (value,))
-        comments[name] = "constant in the analysed sweep; kept as it was"
+        out.comments[name] = "constant in the analysed sweep; kept as it was"
     method, max_trials, reason = _method(params)
     n_top = int(mask.sum())
-    header = "\n".join([
+    out.header = "\n".join([
         "Next search space suggested by `hparams-tools suggest`" + (f" from {source}" if source else "") + ".",
         f"Target {prep.target} ({prep.goal}), {prep.n_used} rows analysed; the top {top:.0%} = {n_top} rows "
         "define the promising region.",
@@ -313,8 +397,44 @@ def suggest_space(
                           if forest_r2 is None else
                           "The forest's out-of-sample R² is too low to trust importances: no hyperparameter was fixed."),
     ]).rstrip()
-    space = SearchSpace(
+    out.space = SearchSpace(
         parameters=params, method=method, metric=prep.target, goal=prep.goal,
-        max_trials=max_trials, seed=seed,
+        max_trials=max_trials, seed=seed, name=next_experiment_name(Path(source).name) if source else None,
     )
-    return Suggestion(space, comments, header, edges, regions, fixed)
+    return out
+
+
+def _make_conditional(prep: Prepared, params: dict[str, Parameter], out: Suggestion, top: float,
+                      pairs: list[tuple[str, str]]) -> None:
+    """Replace a flat range by per-category ranges where a numeric and a categorical hyperparameter interact."""
+    for name, param in list(params.items()):
+        partner = _interaction_partner(name, prep, pairs) if param.is_distribution else None
+        parent = params.get(partner) if partner else None
+        if parent is None or parent.kind != "values":
+            continue
+        made = _per_category(prep.hparams[name], parent, prep, top, param)
+        if made is not None:
+            params[name], why = made
+            out.conditional[name] = partner
+            out.comments[name] = why + "; " + out.comments[name].rsplit("; ", 1)[-1]
+
+
+def try_next(suggestion: Suggestion, space_file: str = "the suggested space") -> str:
+    """One sentence saying what the suggested file does, parameter by parameter."""
+    parts = []
+    for name, p in suggestion.space.parameters.items():
+        if name in suggestion.fixed:
+            parts.append(f"fix {name} at {_label(p.values[0])}")
+        elif p.conditional_on is not None:
+            per = ", ".join(f"{fmt(lo)}-{fmt(hi)} for {_label(v)}" for v, lo, hi in p.by_value)
+            parts.append(f"{name} {per}")
+        elif p.is_distribution:
+            extra = f" (beyond the {suggestion.edges[name]} edge)" if name in suggestion.edges else ""
+            parts.append(f"{name} {fmt(p.min)}-{fmt(p.max)}{' on a log scale' if p.is_log else ''}{extra}")
+        elif p.kind == "values" and name in suggestion.regions:
+            extra = " (extended beyond the edge)" if name in suggestion.edges else ""
+            parts.append(f"{name} in {{{', '.join(_label(v) for v in p.values)}}}{extra}")
+    space = suggestion.space
+    trials = f", {space.max_trials} trials" if space.max_trials else ""
+    return (f"Try next: {space_file} ({space.method}{trials}"
+            + (f", experiment {space.name}" if space.name else "") + "): " + "; ".join(parts) + ".")

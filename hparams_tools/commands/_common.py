@@ -48,7 +48,7 @@ def read_logdir(logdir: str, command: str, *, quiet: bool, options: argparse.Nam
     for what is printed (unless ``quiet``) and each thing the source lacks is one
     warning line.
     """
-    from ..io.experiment import read_experiment
+    from ..io.read import read_experiment
 
     source = {k: getattr(options, k, None) for k in ("source_kind", "study", "hparams", "metrics")}
     with warnings.catch_warnings():

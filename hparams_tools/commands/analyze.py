@@ -14,13 +14,21 @@ DESCRIPTION = """\
 Explain a target metric by the hyperparameters of a TensorBoard HParams sweep (no TensorFlow needed).
 
 Preparation (each step reported with counts): drop failed sessions and sessions without a target value,
-average repeats / CV folds (sessions of one group), impute missing hyperparameters (numbers: the mean;
-categories: the most frequent value), log10 for log-scaled ones, one-hot categories, drop constants.
+average repeats / CV folds (sessions of one group), impute missing hyperparameters (numbers: the
+arithmetic mean, or the geometric mean for log-scaled ones; categories: the most frequent value), log10
+for log-scaled ones, one-hot categories, drop constants. A number is log-scaled when its scale is
+declared (description "log scale", keras-tuner sampling="log", a log_uniform_values space file), else
+when a Kolmogorov-Smirnov test finds its values sampled log-uniform rather than uniform; never from
+the max/min ratio alone.
 
 Methods: Pearson and Spearman correlation; OLS (statsmodels) with p-values, 95% intervals and effects
 per standard deviation; ExtraTrees impurity importance with its held-out R²; permutation importance with
 its spread; fANOVA and PED-ANOVA (optuna's evaluators); pairwise interactions (Friedman's H-statistic).
-Then plain-language findings and the next search space (write it with `hparams-tools suggest`).
+Then plain-language findings, ranked by what to do: runs that collapse or fail and where, edges of the
+searched space, the few hyperparameters that matter and how sure we are (a method whose fit is too weak
+for the data is named and left out), interactions, and one closing "Try next" sentence that matches the
+next search space (write it with `hparams-tools suggest`). Every number says where it came from.
+`hparams-tools analyse` is the same command.
 
 --json prints one strict-JSON object with the keys target, goal, n_sessions_used, notes, correlation,
 ols (with r_squared), importance (forest, permutation, fanova, ped_anova, ...), findings, next_space
@@ -38,7 +46,7 @@ examples:
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the ``analyze`` subcommand."""
     parser = subparsers.add_parser(
-        "analyze", help="which hyperparameters matter (correlation, OLS, forests, fANOVA) and where to search next",
+        "analyze", aliases=["analyse"], help="which hyperparameters matter (correlation, OLS, forests, fANOVA) and where to search next",
         description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_common(parser)

@@ -12,7 +12,9 @@ from ._analysis_args import add_common, run_analysis
 
 DESCRIPTION = """\
 Analyse a sweep (as `hparams-tools analyze` does) and write the next search space as a YAML space file
-that `python -m training.sweep --space FILE` runs directly.
+that `python -m training.sweep --space FILE` runs directly. The file names a new experiment
+(<name>-next, then <name>-next2...), and the command printed at the end runs it into a new logdir
+beside the analysed one.
 
 Per hyperparameter: the range of the best --top fraction of sessions (default 20%), widened by a margin
 (in log space for log-scaled ones) and pushed beyond a searched bound where the best sessions sit at it;
@@ -28,7 +30,7 @@ EPILOG = """\
 examples:
   hparams-tools suggest logs/flowers -o next_space.yaml
   hparams-tools suggest logs/flowers -o next.yaml --top 0.1 --target validation/epoch_loss
-  python -m training.sweep --space next_space.yaml
+  python -m training.sweep --space next_space.yaml --logdir logs/flowers-next
 """
 
 
@@ -55,7 +57,7 @@ def _check_output(path: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``hparams-tools suggest``; returns the exit status (errors are raised)."""
-    from ..space import save_space
+    from ..space import next_space_command, save_space
 
     out = Path(args.output)
     _check_output(out)  # before the analysis: fail fast
@@ -70,5 +72,5 @@ def run(args: argparse.Namespace) -> int:
         fixed = [n for n, p in space.parameters.items() if p.is_fixed]
         print(f"hparams-tools suggest: wrote {out}: method {space.method}, {len(free)} searched "
               f"({', '.join(free) or 'none'}), {len(fixed)} fixed ({', '.join(fixed) or 'none'})", file=sys.stderr)
-        print(f"run it with: python -m training.sweep --space {out}", file=sys.stderr)
+        print(f"run it with: {next_space_command(out, args.logdir)}", file=sys.stderr)
     return 0

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import shlex
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -20,19 +19,13 @@ from typing import Any, Callable, Sequence
 from .. import __version__
 from .._files import atomic_write, safe_join
 from ..errors import HParamsToolsError, LogdirError, OutputError
+from ..space import next_space_command  # re-exported by hparams_tools.report
 from ..visualization import MAX_POINTS, plot_data
 from . import page, sections
 from .item import ReportItem
 
 SpaceFileCallback = Callable[[Path, str], None]
 """Called with (space file written, the command that runs it)."""
-
-
-def next_space_command(space_file: str | Path, logdir: str) -> str:
-    """The exact command that runs the suggested space into a new logdir beside the analysed one."""
-    logdir_path = Path(logdir)
-    new = logdir_path.parent / f"{logdir_path.name}-next"
-    return f"python -m training.sweep --space {shlex.quote(str(space_file))} --logdir {shlex.quote(str(new))}"
 
 
 def _run_command(space_file: Path | None, logdir: str) -> str:
@@ -135,7 +128,8 @@ def _as_list(x: Any) -> list[Any]:
 
 
 def _load(index: int, source: Any, progress: bool) -> ReportItem:
-    from ..io.experiment import Experiment, read_experiment
+    from ..io.experiment import Experiment
+    from ..io.read import read_experiment
 
     if isinstance(source, Experiment):
         exp = source

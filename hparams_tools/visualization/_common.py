@@ -142,18 +142,17 @@ def _check_goal(goal: str) -> str:
     return goal
 
 
-def auto_log(values: pd.Series) -> bool:
-    """True for a positive numeric hyperparameter that looks log-distributed.
+def _log_scaled(frame: pd.DataFrame, names: Sequence[str], categorical: set[str], experiment: Any,
+                analysis: Any) -> set[str]:
+    """The hyperparameters drawn on a log axis: the analysis' own decision where it made one, else the
+    same rule (:func:`hparams_tools.analysis.scale.is_log_scaled`) on the plotted values."""
+    from ..analysis.scale import is_log_scaled
 
-    That is: it spans at least two decades and its median sits in the bottom
-    quarter of its linear range (log-uniform samples or grids like 1e-4, 1e-3,
-    1e-2 do; a uniform 0..0.5 that happens to start near 0 does not).
-    """
-    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    v = v[np.isfinite(v)]
-    if v.size < 2 or v.min() <= 0 or v.max() / v.min() < 100:
-        return False
-    return bool((np.median(v) - v.min()) / (v.max() - v.min()) < 0.25)
+    decided = set(getattr(analysis, "data", pd.DataFrame()).columns) if analysis is not None else set()
+    logs = {n for n in getattr(analysis, "log_scaled", None) or () if n in names}
+    infos = experiment.hparam_infos if experiment is not None else {}
+    return logs | {n for n in names if n not in categorical and n not in decided
+                   and is_log_scaled(frame[n].dropna().to_numpy(dtype=float), infos.get(n))}
 
 
 def is_numeric(values: pd.Series) -> bool:
@@ -193,9 +192,9 @@ def plot_data(
         value: Value mode for metrics (``last``, ``max``, ``min``, ``mean-last-K``).
         hparams: Hyperparameter columns (default: all of the experiment's, or
             every DataFrame column that is neither the target nor a session column).
-        log_scaled: Hyperparameters to draw on a log axis, in addition to those
-            declared log-scaled, those the analysis log-scaled, and those that
-            look log-distributed (:func:`auto_log`).
+        log_scaled: Hyperparameters to draw on a log axis, in addition to those the
+            one scale rule puts there (:func:`hparams_tools.analysis.scale.is_log_scaled`:
+            declared, else sampled log-uniform; the analysis' decision when given).
         analysis: An AnalysisResult; its importance orders the hyperparameters.
         label: Short experiment name for legends.
 
@@ -211,7 +210,6 @@ def plot_data(
         target = target or analysis.target
         goal = goal or analysis.goal
     experiment = None
-    declared_log: set[str] = set()
     if isinstance(source, pd.DataFrame):
         df = source
         if target is None:
@@ -237,15 +235,13 @@ def plot_data(
         sessions = experiment.sessions.reindex(frame.index)
         for src, dst in _SESSION_COLUMNS.items():
             frame[dst] = sessions[src] if src in sessions.columns else np.nan
-        declared_log = {n for n, info in experiment.hparam_infos.items() if info.log_scale}
         label = label or experiment.logdir.name or str(experiment.logdir)
     goal = _check_goal(goal or guess_goal(target))
     categorical = {n for n in names if not is_numeric(frame[n])}
     for n in names:
         if n not in categorical:
             frame[n] = pd.to_numeric(frame[n], errors="coerce").astype(float)
-    logs = set(declared_log) | set(log_scaled or ()) | set(getattr(analysis, "log_scaled", None) or ())
-    logs |= {n for n in names if n not in categorical and auto_log(frame[n])}
+    logs = set(log_scaled or ()) | _log_scaled(frame, names, categorical, experiment, analysis)
     # a log axis needs positive values
     logs = {n for n in logs if n in names and n not in categorical and (frame[n].dropna() > 0).all()}
     ordered, ranked_by = rank_hparams(frame, names, categorical, analysis)
@@ -255,8 +251,8 @@ def plot_data(
 def rank_hparams(frame: pd.DataFrame, names: Sequence[str], categorical: set[str], analysis: Any = None) -> tuple[list[str], str]:
     """Order hyperparameters, most important first.
 
-    With an AnalysisResult: the mean over its importance methods (each
-    normalised to sum 1). Without: the correlation ratio (eta) of the target on
+    With an AnalysisResult: its ranking
+    (:func:`hparams_tools.analysis.result.importance_ranking`). Without: the correlation ratio (eta) of the target on
     each hyperparameter (numbers binned into deciles). Hyperparameters that
     never vary go last.
 
@@ -267,14 +263,10 @@ def rank_hparams(frame: pd.DataFrame, names: Sequence[str], categorical: set[str
     scores: dict[str, float] = {}
     how = "the analysis' consensus importance"
     if imp is not None and len(imp):
-        if "consensus" in imp.columns:  # the analysis' own mean of normalised scores
-            mean = imp["consensus"].astype(float).fillna(0.0)
-        else:
-            cols = [c for c in ("forest", "permutation", "fanova", "ped_anova") if c in imp.columns]
-            norm = imp[cols].astype(float).clip(lower=0)
-            norm = norm / norm.sum().replace(0, np.nan)
-            mean = norm.mean(axis=1, skipna=True).fillna(0.0)
-        scores = {str(k): float(v) for k, v in mean.items() if str(k) in names}
+        from ..analysis.result import importance_ranking
+
+        ranked = importance_ranking(imp)  # the analysis' one ranking
+        scores = {n: float(len(ranked) - i) for i, n in enumerate(ranked) if n in names}
     if not scores:
         # the correlation ratio (eta) of the target on the hyperparameter's values (numbers in up to 10
         # quantile bins): unlike a correlation it sees non-monotone effects such as a best learning rate

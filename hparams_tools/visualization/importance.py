@@ -53,7 +53,9 @@ def _get_importance_info(analysis: Any, *, max_terms: int = MAX_TERMS) -> _Impor
         raw = imp[cols].astype(float).clip(lower=0)
         sums = raw.sum().replace(0, np.nan)
         norm = raw / sums
-        order = norm.mean(axis=1).fillna(0).sort_values(ascending=False).index
+        from ..analysis.result import importance_ranking
+
+        order = importance_ranking(imp)  # the analysis' one ranking
         if len(order) > max_terms:
             notes.append(Note(N.TOP_K, f"Showing the {max_terms} most important of {len(order)} hyperparameters."))
         order = list(order[:max_terms])

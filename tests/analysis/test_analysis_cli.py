@@ -121,3 +121,14 @@ def test_help_explains():
     assert proc.returncode == 0 and "--top" in proc.stdout and "training.sweep" in proc.stdout
     proc = _cli("analyze", "--help")
     assert proc.returncode == 0 and "--json" in proc.stdout and "fANOVA" in proc.stdout
+
+
+def test_analyse_is_the_same_command_and_help_says_geometric_mean(tmp_path):
+    from hparams_tools.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["analyse", "x"]).func is parser.parse_args(["analyze", "x"]).func
+    proc = _cli("analyse", str(tmp_path / "missing"))
+    _assert_clean_error(proc, "analyse", "missing")
+    help_text = _cli("analyze", "--help").stdout
+    assert "geometric mean for log-scaled" in " ".join(help_text.split())

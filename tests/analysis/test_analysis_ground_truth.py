@@ -25,7 +25,8 @@ def test_target_goal_and_preparation_counts(gt_result: AnalysisResult):
     dropped = int(failed[0].split()[1]) + int(nan[0].split()[1])
     assert r.n_sessions_used == 400 - dropped
     assert any(n.startswith("imputed") and "batch_size" in n for n in r.notes)
-    assert r.log_scaled == ["learning_rate"]
+    # learning_rate: declared log; batch_size: a geometric grid (16..128); decoy and dropout: sampled uniform
+    assert r.log_scaled == ["batch_size", "learning_rate"]
     assert "log10(learning_rate)" in r.design.columns
     assert {"optimizer=adam", "optimizer=sgd", "optimizer=rmsprop"} <= set(r.design.columns)
     assert r.data[TARGET].notna().all() and not r.data.isna().any().any()
@@ -136,7 +137,8 @@ def test_findings_name_the_top_effects(gt_result: AnalysisResult):
     assert "learning_rate" in gt_result.findings[0]
     assert "agree that learning_rate matters most" in text
     assert "optimizer=adam" in text or "optimizer=rmsprop" in text or "optimizer=sgd" in text
-    assert "decoy shows no detectable effect" in text
+    assert any("decoy (share " in f and "no detectable effect" in f for f in gt_result.findings)
+    assert gt_result.findings[-1].startswith("Try next:")
 
 
 def test_edge_optimum_widens_the_range(edge_result: AnalysisResult):

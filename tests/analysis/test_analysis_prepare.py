@@ -35,14 +35,16 @@ def test_encodings_imputation_constants_and_notes():
         "const": [3.0] * 6,
         "never": [np.nan] * 6,
     }, [0.1, 0.5, 0.3, 0.2, np.nan, 0.4], status=["SUCCESS"] * 5 + ["FAILURE"])
-    prep = prepare(rows, {}, target="acc", goal="maximize")
+    # three distinct values are too few to test how lr was sampled: its log scale is declared
+    lr_info = HParamInfo("lr", "float", "", "sampled on a log scale", None)
+    prep = prepare(rows, {"lr": lr_info}, target="acc", goal="maximize")
     assert prep.n_used == 4 and prep.n_failed == 1 and prep.n_missing_target == 1
     notes = "\n".join(prep.notes)
     assert "dropped 1 of 6 sessions with status FAILURE" in notes
     assert "dropped 1 sessions without a finite acc value" in notes
     assert "dropped hyperparameter const: constant" in notes and "dropped hyperparameter never" in notes
     assert prep.constants == {"const": 3.0}
-    # lr spans 3 decades -> log10; the missing one gets the geometric mean of the others
+    # declared log -> log10; the missing one gets the geometric mean of the others
     assert prep.hparams["lr"].log and list(prep.design.columns[:1]) == ["log10(lr)"]
     assert prep.data.loc["s2", "lr"] == pytest.approx(10 ** np.mean(np.log10([1e-4, 1e-3, 1e-2])))
     assert "imputed 1 missing values of lr with the geometric mean" in notes

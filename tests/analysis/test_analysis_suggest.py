@@ -46,7 +46,7 @@ def test_best_at_the_top_of_a_grid_and_an_integer_range_extends_both():
     assert units_p.kind == "int_uniform" and units_p.max > 64 and isinstance(units_p.max, int)
     assert units_p.min > 16                                            # the low end did poorly: narrowed
     assert space.parameters["other"].is_fixed                          # no effect -> fixed
-    assert any("upper edge of epochs" in f for f in r.findings)
+    assert any("top of the epochs values you searched" in f and "upper edge" in f for f in r.findings)
     assert any("upper edge of units" in f for f in r.findings)
 
 
