@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .. import __version__
-from .._files import atomic_write, safe_join
-from ..errors import HParamsToolsError, LogdirError, OutputError
+from .._files import check_writable, is_stream, replace_together, safe_join
+from ..errors import HParamsToolsError, LogdirError
 from ..visualization import _common as c
 from . import page, sections
 
@@ -43,16 +43,6 @@ def _as_list(x: Any) -> list[Any]:
     if isinstance(x, (str, os.PathLike)) or not isinstance(x, Sequence):
         return [x]
     return list(x)
-
-
-def _check_output(output: Path) -> None:
-    parent = output.parent if str(output.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputError(f"cannot write {output}: directory {parent} does not exist")
-    if output.is_dir():
-        raise OutputError(f"cannot write {output}: it is a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write {output}: directory {parent} is not writable")
 
 
 def _load(index: int, source: Any, progress: bool) -> _Item:
@@ -95,15 +85,12 @@ def _unique_labels(items: list[_Item]) -> None:
             it.label = f"{it.label} ({n + 1})"
 
 
-def _write_space(item: _Item, output: Path, several: bool) -> None:
+def _plan_space(item: _Item, output: Path, several: bool) -> None:
     if item.analysis is None or getattr(item.analysis, "next_space", None) is None:
         return
     name = f"{output.stem}_next_space{f'_{item.index + 1}' if several else ''}.yaml"
     path = safe_join(output.parent, name)
-    text = sections.space_text(item)
-    with atomic_write(path) as fh:
-        fh.write(text)
-    item.space_file = path
+    item.space_file = path  # written with the HTML by replace_together, so that the two always agree
 
 
 def next_space_command(space_file: str | Path, logdir: str) -> str:
@@ -160,7 +147,7 @@ def write_report(
     if not isinstance(max_points, int) or max_points < 10:
         raise HParamsToolsError(f"max_points must be an integer of at least 10, not {max_points!r}")
     output = Path(output)
-    _check_output(output)
+    check_writable(output)
     from tqdm.auto import tqdm
 
     sources = _as_list(logdirs_or_experiments)
@@ -182,8 +169,8 @@ def write_report(
             it.data = c.plot_data(it.experiment, target=it.data.target, goal=it.data.goal, value=value,
                                   analysis=it.analysis, label=it.label)
         bar.update()
-        if write_space:
-            _write_space(it, output, len(items) > 1)
+        if write_space and not is_stream(output):  # nothing is written "beside" /dev/null or a FIFO
+            _plan_space(it, output, len(items) > 1)
         it.plots_html = sections.plots(it, seed=seed, max_points=max_points)
         bar.update()
     bar.close()
@@ -192,6 +179,6 @@ def write_report(
     title = title or "HParams report: " + ", ".join(it.label for it in items)
     subtitle = f"{len(items)} logdir(s) · generated {when} by hparams-tools {__version__} · value mode {value!r}, seed {seed}"
     text = page.page(title, subtitle, toc, body, with_plotly=True)
-    with atomic_write(output) as fh:
-        fh.write(text)
+    spaces = [(it.space_file, sections.space_text(it)) for it in items if it.space_file is not None]
+    replace_together([(output, text), *spaces])
     return output
