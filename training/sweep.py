@@ -23,6 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from hparams_tools._files import atomic_write
 from hparams_tools.errors import HParamsToolsError, OutputError
+from hparams_tools.cli import OneLineArgumentParser, error_line
 from hparams_tools.space import METHODS, SearchSpace, load_space
 
 from .errors import StrategyError
@@ -76,7 +77,7 @@ exit status: 0 done, 2 bad input (one line on stderr), 1 unexpected error.
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m training.sweep``."""
-    p = argparse.ArgumentParser(
+    p = OneLineArgumentParser(
         prog="python -m training.sweep",
         description="Run a keras-tuner hyperparameter sweep of a small flower CNN and log every trial as a "
                     "TensorBoard HParams session (open it with TensorBoard or analyse it with hparams-tools). "
@@ -530,7 +531,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         run_sweep(args)
     except HParamsToolsError as exc:
-        print(f"training.sweep: error: {exc}", file=sys.stderr)
+        print(error_line("training.sweep", exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("training.sweep: interrupted; rerun the same command to resume", file=sys.stderr)
