@@ -19,7 +19,7 @@ QUOTE_LIMIT = 80
 
 # reprlib stops walking a value early, so quoting a huge list or string costs little
 _REPR = reprlib.Repr()
-_REPR.maxstring = _REPR.maxother = QUOTE_LIMIT
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = QUOTE_LIMIT
 _REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 8
 _REPR.maxlevel = 3
 

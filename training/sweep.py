@@ -24,7 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from hparams_tools._files import atomic_write
 from hparams_tools.errors import HParamsToolsError, OutputError
 from hparams_tools.cli import OneLineArgumentParser, error_line
-from hparams_tools.space import METHODS, SearchSpace, load_space
+from hparams_tools.space import MAX_TRIALS, METHODS, SearchSpace, load_space
 
 from .errors import StrategyError
 
@@ -163,8 +163,8 @@ def resolve(args: argparse.Namespace) -> tuple[SearchSpace, dict]:
         _fail(f"unknown strategy {method!r}; use one of {', '.join(METHODS)}")
     seed = args.seed if args.seed is not None else (space.seed if space.seed is not None else 0)
     max_trials = args.max_trials if args.max_trials is not None else space.max_trials
-    if max_trials is not None and max_trials < 1:
-        _fail(f"--max-trials must be at least 1, got {max_trials}")
+    if max_trials is not None and not 1 <= max_trials <= MAX_TRIALS:
+        _fail(f"--max-trials must be from 1 to {MAX_TRIALS}, got {max_trials}")
     folds = args.folds if args.folds is not None else int(space.options.get("folds", 0) or 0)
     if folds == 1 or folds < 0:
         _fail(f"--folds must be 0 (hold-out) or at least 2, got {folds}")
