@@ -13,7 +13,7 @@ import os
 import reprlib
 from typing import Any
 
-__all__ = ["quote", "show_path", "one_line", "format_number", "json_safe"]
+__all__ = ["quote", "show_path", "one_line", "is_missing", "format_number", "json_safe"]
 
 QUOTE_LIMIT = 80
 
@@ -57,7 +57,8 @@ def one_line(text: str) -> str:
     return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
-def _missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
+    """True for ``None``, NaN, ``pd.NA`` and ``NaT``."""
     if value is None:
         return True
     try:
@@ -77,7 +78,7 @@ def format_number(value: Any, digits: int = 4, *, missing: str = "") -> str:
     Returns:
         ``f"{value:.{digits}g}"`` for floats, the integer for integers, ``str()`` for anything else.
     """
-    if _missing(value):
+    if is_missing(value):
         return missing
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         try:
@@ -118,7 +119,7 @@ def json_safe(value: Any, *, digits: int | None = None) -> Any:
         if not math.isfinite(value):
             return None
         return float(f"{value:.{digits}g}") if digits else value
-    if _missing(value):
+    if is_missing(value):
         return None
     if hasattr(value, "isoformat"):  # datetime, pandas Timestamp
         return value.isoformat()

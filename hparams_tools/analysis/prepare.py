@@ -16,6 +16,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from .._format import format_number
 from ..errors import InsufficientDataError
 from .target import Rows
 
@@ -149,10 +150,6 @@ def _classify(values: pd.Series) -> str:
     return "categorical"
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.4g}"
-
-
 def _group_means(rows: Rows, keep: pd.Index, notes: list[str]) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame | None]:
     hp = rows.hparams.loc[keep]
     y = rows.target.loc[keep]
@@ -170,8 +167,8 @@ def _group_means(rows: Rows, keep: pd.Index, notes: list[str]) -> tuple[pd.DataF
     notes.append(
         f"averaged {int(multi['count'].sum())} sessions in {len(multi)} groups of repeats/CV folds "
         f"({int(multi['count'].min())}-{int(multi['count'].max())} sessions each) into one row per group; "
-        f"mean within-group std of the target {_fmt(float(multi['std'].mean()))}, "
-        f"std of the group means {_fmt(float(y_g.std()))}"
+        f"mean within-group std of the target {format_number(float(multi['std'].mean()))}, "
+        f"std of the group means {format_number(float(y_g.std()))}"
     )
     return hp_g, y_g, stats
 
@@ -241,7 +238,7 @@ def prepare(rows: Rows, hparam_infos: Mapping[str, Any], *, target: str, goal: s
         )
     if float(np.nanstd(y.to_numpy())) == 0.0:
         raise InsufficientDataError(
-            f"{target} has the same value ({_fmt(float(y.iloc[0]))}) in all {len(y)} usable sessions; "
+            f"{target} has the same value ({format_number(float(y.iloc[0]))}) in all {len(y)} usable sessions; "
             "nothing to explain"
         )
 
@@ -277,7 +274,7 @@ def prepare(rows: Rows, hparam_infos: Mapping[str, Any], *, target: str, goal: s
                 x = x.fillna(fill)
                 notes.append(
                     f"imputed {n_missing} missing values of {name} with the "
-                    f"{'geometric ' if h.log else ''}mean {_fmt(fill)}"
+                    f"{'geometric ' if h.log else ''}mean {format_number(fill)}"
                 )
             data[name] = x.astype(int) if h.integer else x
             column = f"log10({name})" if h.log else name
@@ -379,7 +376,7 @@ def failure_patterns(hp: pd.DataFrame, bad: np.ndarray, *, min_failures: int = 5
         rate = stats["sum"] / stats["count"]
         worst = rate.idxmax()
         if rate[worst] >= max(2 * overall, 0.3) and stats.at[worst, "sum"] >= min_failures:
-            where = (f"{name} {_fmt(labels[worst][0])} to {_fmt(labels[worst][1])}" if labels is not None
+            where = (f"{name} {format_number(labels[worst][0])} to {format_number(labels[worst][1])}" if labels is not None
                      else f"{name}={worst}")
             out.append(f"Failures concentrate at {where}: {rate[worst]:.0%} of those sessions failed or have no "
                        f"value, against {overall:.0%} overall.")

@@ -12,12 +12,13 @@ import base64
 import html
 import io
 import json
-import math
 from importlib import resources
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+
+from .._format import format_number, json_safe
 
 _JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026", 0x2028: "\\u2028", 0x2029: "\\u2029"}
 
@@ -25,24 +26,6 @@ _JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026", 
 def e(text: Any) -> str:
     """HTML-escape any value (quotes too, so the result is safe in attributes)."""
     return html.escape(str(text), quote=True)
-
-
-def clean(value: Any) -> Any:
-    """A JSON-able scalar: NaN/inf -> None, numpy scalars -> Python, floats rounded to 6 significant digits."""
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if not math.isfinite(v):
-            return None
-        return float(f"{v:.6g}")
-    if pd.isna(value) if not isinstance(value, (list, tuple, dict)) else False:
-        return None
-    return str(value)
 
 
 def json_block(block_id: str, payload: Any) -> str:
@@ -86,16 +69,6 @@ def notes_list(items: Iterable[str], cls: str = "notes") -> str:
     return f'<ul class="{cls}">' + "".join(f"<li>{e(i)}</li>" for i in items) + "</ul>"
 
 
-def fmt(value: Any) -> str:
-    """Compact text of a cell value."""
-    v = clean(value)
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
-
-
 def table(frame: pd.DataFrame, *, index_name: str | None = None, cls: str = "") -> str:
     """A small escaped HTML table of a DataFrame (index as the first column)."""
     head = [index_name if index_name is not None else (frame.index.name or "")] + [str(c) for c in frame.columns]
@@ -105,8 +78,8 @@ def table(frame: pd.DataFrame, *, index_name: str | None = None, cls: str = "") 
     for idx, row in frame.iterrows():
         out.append(f"<tr><th scope=row>{e(idx)}</th>")
         for v in row:
-            num = isinstance(clean(v), (int, float)) and not isinstance(v, (bool, np.bool_))
-            out.append(f'<td class="{"num" if num else ""}">{e(fmt(v))}</td>')
+            num = isinstance(json_safe(v), (int, float)) and not isinstance(v, (bool, np.bool_))
+            out.append(f'<td class="{"num" if num else ""}">{e(format_number(v))}</td>')
         out.append("</tr>")
     out.append("</tbody></table></div>")
     return "".join(out)

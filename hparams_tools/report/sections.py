@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 import pandas as pd
 
+from .._format import json_safe
 from ..errors import HParamsToolsError
 from ..visualization import _common as c
 from ..visualization import contour, curves, groups, history, importance, parallel, scatter, slices, surface
@@ -111,7 +112,7 @@ def leaderboard(it: "_Item") -> str:
     om = metrics.reindex(index=f.index, columns=others)
     parts = [rank.tolist(), list(f.index), y.tolist()] + [hp[h].tolist() for h in hp.columns]
     parts += [f[c.STATUS].tolist(), f[c.GROUP].tolist()] + [om[m].tolist() for m in others] + [duration.tolist()]
-    rows = [[page.clean(v) for v in row] for row in zip(*parts)]
+    rows = [[json_safe(v, digits=6) for v in row] for row in zip(*parts)]
     rows = [rows[i] for i in order]
     return page.leaderboard(f"lb-{it.index + 1}", cols, rows, best=d.best_session(), status_col=3 + len(hp_names))
 
