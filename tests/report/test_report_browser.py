@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import pytest
 
 from hparams_tools.report import write_report
-from tools.synthetic import XSS_IMG, XSS_SCRIPT
+from hparams_tools.testing import XSS_IMG, XSS_SCRIPT
 
 pytestmark = pytest.mark.slow
 
