@@ -32,7 +32,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .io._model import Discrete, HParamInfo, Interval, MetricInfo
+from .io.experiment import Discrete, HParamInfo, Interval, MetricInfo
 from .io.writer import write_experiment, write_session
 
 __all__ = ["XSS_SCRIPT", "XSS_IMG", "TARGET", "accuracy", "write_sweep", "ground_truth", "write_ground_truth_sweep"]
