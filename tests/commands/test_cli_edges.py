@@ -104,21 +104,23 @@ def test_report_killed_at_random_moments_keeps_html_and_space_file_consistent(sm
     html_path.parent.mkdir()
     # two logdirs give two different space files (their header names the logdir), so old and new differ
     logdirs = [small_logdir, shutil.copytree(small_logdir, tmp_path / "copy")]
-    start = time.perf_counter()
-    assert _kill_at(["report", logdirs[0], "-o", html_path, "-q"], None) == 0
-    full = time.perf_counter() - start
+    durations = []
+    for logdir in logdirs[::-1]:  # two complete runs: the shorter one sets the kill moments (warm caches)
+        start = time.perf_counter()
+        assert _kill_at(["report", logdir, "-o", html_path, "-q"], None) == 0
+        durations.append(time.perf_counter() - start)
     first_yaml = yaml_path.read_text()
     rng = random.Random(0)
     kills = 0
-    for i in range(8):  # a full report is slow; _write_pair_killed below kills the writing step 40 times
+    for i in range(8):  # a full report is slow; the test below kills the writing step 40 times
         argv = ["report", logdirs[(i + 1) % 2], "-o", html_path, "-q"]
-        rc = _kill_at(argv, full * rng.uniform(0.5, 1.1))  # most kills land where the files are written
+        rc = _kill_at(argv, min(durations) * rng.uniform(0.3, 1.0))  # up to the moment the files are written
         kills += rc == -signal.SIGKILL
         _assert_consistent(html_path, yaml_path)
-    assert kills >= 3  # the loop really killed processes, not only ran them
+    assert kills >= 2  # the loop really killed processes, not only ran them
     assert _kill_at(["report", logdirs[1], "-o", html_path, "-q"], None) == 0
     _assert_consistent(html_path, yaml_path)
-    assert yaml_path.read_text() != first_yaml  # the two modes differ, so the consistency check has teeth
+    assert yaml_path.read_text() != first_yaml  # the two logdirs' spaces differ: the check has teeth
     # whatever the kills left behind, the next run removed it
     assert sorted(os.listdir(html_path.parent)) == ["r.html", "r_next_space.yaml"]
 
