@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.synthetic import write_sweep  # noqa: E402
+from hparams_tools.testing import write_sweep  # noqa: E402
 
 TARGETS = {1000: 15.0, 10000: 60.0}
 SIZE_LIMIT_MB = {10000: 10.0}

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from ._format import quote, show_path
 from .errors import SpaceFileError
 
 __all__ = [
@@ -171,72 +172,178 @@ class SearchSpace:
         return out
 
 
+# Limits of a space file. A sweep needs far less; the limits keep a hostile or
+# broken file from exhausting memory or time before it is refused.
+MAX_FILE_BYTES = 1 << 20  # 1 MiB, checked before parsing
+MAX_DEPTH = 20  # nesting of YAML collections (a space file needs 4)
+MAX_TRIALS = 100_000
+MAX_PARAMETERS = 1_000
+MAX_VALUES = 10_000  # entries of one 'values' list
+MAX_NAME = 200  # characters of a name (experiment, parameter, metric)
+MAX_TEXT = 10_000  # characters of a description or a string value
+MAX_FOLDS = 100
+MAX_EXECUTIONS = 100
+MAX_SEED = 2**32 - 1  # numpy's and keras' seeds
+MAX_INT = 2**63 - 1  # numbers must fit TensorBoard's 64-bit fields
+HYPERBAND_LIMITS = {"factor": (2, 100), "iterations": (1, 100), "max_epochs": (1, 100_000)}
+
+
 def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+    """A finite int or float that fits 64 bits (bools are not numbers here)."""
+    if isinstance(x, bool):
+        return False
+    if isinstance(x, int):
+        return -MAX_INT <= x <= MAX_INT
+    return isinstance(x, float) and math.isfinite(x)
+
+
+def _keys(keys: Any) -> str:
+    return "[" + ", ".join(quote(k, 40) for k in sorted(keys, key=repr)[:10]) + "]"
+
+
+def _integer(value: Any, what: str, where: str, lo: int, hi: int, note: str = "") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        kind = "a positive integer" if lo == 1 else "an integer"
+        raise SpaceFileError(f"{where}: {what} must be {kind} from {lo} to {hi}{note}, got {quote(value)}")
+    return value
+
+
+def _text(value: Any, what: str, where: str, limit: int, *, name: bool = False) -> str:
+    if not isinstance(value, str) or not value or len(value) > limit or (name and not value.isprintable()):
+        rule = "printable text" if name else "text"
+        raise SpaceFileError(f"{where}: {what} must be {rule} of 1 to {limit} characters, got {quote(value)}")
+    return value
+
+
+def _experiment_name(value: Any, where: str) -> str:
+    # the sweep writes to logs/flowers/<name>: the name must be one safe directory name
+    name = _text(value, "name", where, 100, name=True)
+    if "/" in name or "\\" in name or name in (".", "..") or name.startswith("-"):
+        raise SpaceFileError(f"{where}: name must be one directory name (no '/', '\\', '..' or leading '-'), "
+                             f"got {quote(name)}")
+    return name
+
+
+def _scalar(v: Any) -> bool:
+    return _is_number(v) or isinstance(v, bool) or (isinstance(v, str) and len(v) <= MAX_TEXT)
 
 
 def _parse_parameter(name: str, spec: Any, where: str) -> Parameter:
+    what = f"parameter {quote(name)}"
     if not isinstance(spec, Mapping):
-        raise SpaceFileError(f"{where}: parameter {name!r} must be a mapping such as "
-                             f"{{values: [...]}} or {{distribution: uniform, min: 0, max: 1}}, got {spec!r}")
+        raise SpaceFileError(f"{where}: {what} must be a mapping such as "
+                             f"{{values: [...]}} or {{distribution: uniform, min: 0, max: 1}}, got {quote(spec)}")
     unknown = set(spec) - _PARAM_KEYS
     if unknown:
-        raise SpaceFileError(f"{where}: parameter {name!r} has unknown key(s) {sorted(unknown)}; "
-                             f"allowed: {sorted(_PARAM_KEYS)}")
-    desc = str(spec.get("description", "") or "")
+        raise SpaceFileError(f"{where}: {what} has unknown key(s) {_keys(unknown)}; allowed: {sorted(_PARAM_KEYS)}")
+    desc = "" if spec.get("description") is None else _text(spec["description"], f"{what}: description", where,
+                                                             MAX_TEXT)
     dist = spec.get("distribution")
     if ("conditional_on" in spec or "by_value" in spec) and dist not in ("uniform", "log_uniform_values", "int_uniform"):
-        raise SpaceFileError(f"{where}: parameter {name!r}: conditional_on/by_value need a distribution "
+        raise SpaceFileError(f"{where}: {what}: conditional_on/by_value need a distribution "
                              "(uniform, log_uniform_values or int_uniform) with min and max")
     if dist is not None and dist not in DISTRIBUTIONS:
-        raise SpaceFileError(f"{where}: parameter {name!r} has unknown distribution {dist!r}; "
+        raise SpaceFileError(f"{where}: {what} has unknown distribution {quote(dist)}; "
                              f"use one of {', '.join(DISTRIBUTIONS)}")
     if "value" in spec or dist == "constant":
         if "value" not in spec or "values" in spec or "min" in spec or "max" in spec:
-            raise SpaceFileError(f"{where}: parameter {name!r}: a fixed parameter takes exactly one 'value'")
+            raise SpaceFileError(f"{where}: {what}: a fixed parameter takes exactly one 'value'")
         value = spec["value"]
-        if not isinstance(value, (int, float, str, bool)):
-            raise SpaceFileError(f"{where}: parameter {name!r}: value must be a number, string or bool, got {value!r}")
+        if not _scalar(value):
+            raise SpaceFileError(f"{where}: {what}: value must be a finite number, bool or string of at most "
+                                 f"{MAX_TEXT} characters, got {quote(value)}")
         return Parameter(name, "value", (value,), description=desc)
     if "values" in spec or dist == "categorical":
         values = spec.get("values")
-        if not isinstance(values, list) or not values:
-            raise SpaceFileError(f"{where}: parameter {name!r}: 'values' must be a non-empty list")
+        if not isinstance(values, list) or not 0 < len(values) <= MAX_VALUES:
+            raise SpaceFileError(f"{where}: {what}: 'values' must be a non-empty list of at most {MAX_VALUES} "
+                                 f"entries, got {quote(values)}")
         for v in values:
-            if not isinstance(v, (int, float, str, bool)) or (isinstance(v, float) and not math.isfinite(v)):
-                raise SpaceFileError(f"{where}: parameter {name!r}: value {v!r} is not a finite number, string or bool")
+            if not _scalar(v):
+                raise SpaceFileError(f"{where}: {what}: value {quote(v)} is not a finite number, bool or string of "
+                                     f"at most {MAX_TEXT} characters")
         if "min" in spec or "max" in spec:
-            raise SpaceFileError(f"{where}: parameter {name!r}: give either 'values' or 'min'/'max', not both")
+            raise SpaceFileError(f"{where}: {what}: give either 'values' or 'min'/'max', not both")
         if len(set(map(repr, values))) != len(values):
-            raise SpaceFileError(f"{where}: parameter {name!r}: 'values' has duplicates: {values}")
+            raise SpaceFileError(f"{where}: {what}: 'values' has duplicates: {quote(values)}")
         return Parameter(name, "values", tuple(values), description=desc)
     if dist is None:
-        raise SpaceFileError(f"{where}: parameter {name!r} needs 'values', 'value' or a 'distribution' with 'min' and 'max'")
+        raise SpaceFileError(f"{where}: {what} needs 'values', 'value' or a 'distribution' with 'min' and 'max'")
     lo, hi = _parse_range(name, dist, spec, where)
     return Parameter(name, dist, min=lo, max=hi, description=desc)
 
 
 def _parse_range(name: str, dist: str, spec: Mapping[str, Any], where: str) -> tuple[float | int, float | int]:
     """``min``/``max`` of a distribution, validated and typed (ints for ``int_uniform``)."""
+    what = f"parameter {quote(name)}"
     for key in ("min", "max"):
         if key not in spec:
-            raise SpaceFileError(f"{where}: parameter {name!r} ({dist}) is missing '{key}'")
-        if not _is_number(spec[key]) or not math.isfinite(spec[key]):
-            raise SpaceFileError(f"{where}: parameter {name!r}: '{key}' must be a finite number, got {spec[key]!r}")
+            raise SpaceFileError(f"{where}: {what} ({dist}) is missing '{key}'")
+        if not _is_number(spec[key]):
+            raise SpaceFileError(f"{where}: {what}: '{key}' must be a finite number (integers within 64 bits), "
+                                 f"got {quote(spec[key])}")
     lo, hi = spec["min"], spec["max"]
     if lo > hi:
-        raise SpaceFileError(f"{where}: parameter {name!r}: min {lo} is greater than max {hi}")
+        raise SpaceFileError(f"{where}: {what}: min {lo} is greater than max {hi}")
     if dist == "log_uniform_values" and lo <= 0:
-        raise SpaceFileError(f"{where}: parameter {name!r}: log_uniform_values needs min > 0, got min {lo}")
+        raise SpaceFileError(f"{where}: {what}: log_uniform_values needs min > 0, got min {lo}")
     if dist == "int_uniform":
         if not (float(lo).is_integer() and float(hi).is_integer()):
-            raise SpaceFileError(f"{where}: parameter {name!r}: int_uniform needs integer min and max, got {lo} and {hi}")
+            raise SpaceFileError(f"{where}: {what}: int_uniform needs integer min and max, got {lo} and {hi}")
         return int(lo), int(hi)
     return float(lo), float(hi)
 
 
+def _parse_parameters(params: Any, source: str) -> dict[str, Parameter]:
+    if not isinstance(params, Mapping) or not params:
+        raise SpaceFileError(f"{source}: 'parameters' must be a non-empty mapping of name -> spec")
+    if len(params) > MAX_PARAMETERS:
+        raise SpaceFileError(f"{source}: {len(params)} parameters; a space file holds at most {MAX_PARAMETERS}")
+    parsed = {}
+    for name, spec in params.items():
+        _text(name, "parameter names", source, MAX_NAME, name=True)
+        parsed[name] = _parse_parameter(name, spec, source)
+    return parsed
+
+
+def _parse_metric(m: Any, source: str) -> tuple[str, str]:
+    if isinstance(m, Mapping) and set(m) <= {"name", "goal"} and "name" in m:
+        name, goal = m["name"], m.get("goal", "maximize")
+    elif isinstance(m, str):
+        name, goal = m, "maximize"
+    else:
+        raise SpaceFileError(f"{source}: 'metric' must be {{name: <metric>, goal: maximize|minimize}}, got {quote(m)}")
+    _text(name, "the metric name", source, MAX_NAME, name=True)
+    if goal not in GOALS:
+        raise SpaceFileError(f"{source}: metric goal must be 'maximize' or 'minimize', got {quote(goal)}")
+    return name, goal
+
+
+def _parse_options(data: Mapping, source: str) -> dict[str, Any]:
+    """``folds``, ``executions_per_trial`` and ``hyperband``, type- and range-checked."""
+    options: dict[str, Any] = {}
+    if "folds" in data:
+        folds = data["folds"]
+        if type(folds) is not int or folds != 0:
+            _integer(folds, "folds", source, 2, MAX_FOLDS, " (or 0 for a hold-out split)")
+        options["folds"] = folds
+    if "executions_per_trial" in data:
+        options["executions_per_trial"] = _integer(data["executions_per_trial"], "executions_per_trial", source, 1,
+                                                   MAX_EXECUTIONS)
+    if "hyperband" in data:
+        hb = data["hyperband"]
+        if not isinstance(hb, Mapping) or set(hb) - set(HYPERBAND_LIMITS):
+            raise SpaceFileError(f"{source}: 'hyperband' must be a mapping with any of {sorted(HYPERBAND_LIMITS)}, "
+                                 f"e.g. {{factor: 3, iterations: 1}}; got {quote(hb)}")
+        options["hyperband"] = {k: _integer(v, f"hyperband {k}", source, *HYPERBAND_LIMITS[k]) for k, v in hb.items()}
+    return options
+
+
 def parse_space(data: Any, *, source: str = "<space>") -> SearchSpace:
     """Validate a space mapping (as loaded from YAML) and return a :class:`SearchSpace`.
+
+    Every field is type- and range-checked (see the ``MAX_*`` limits); a
+    message quotes at most ~80 characters of a bad value.
 
     Args:
         data: The mapping.
@@ -252,68 +359,115 @@ def parse_space(data: Any, *, source: str = "<space>") -> SearchSpace:
         raise SpaceFileError(f"{source}: a space file must be a YAML mapping with a 'parameters' key")
     unknown = set(data) - _TOP_KEYS
     if unknown:
-        raise SpaceFileError(f"{source}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
+        raise SpaceFileError(f"{source}: unknown key(s) {_keys(unknown)}; allowed: {sorted(_TOP_KEYS)}")
     method = data.get("method", "random")
     if method not in METHODS:
-        raise SpaceFileError(f"{source}: unknown method {method!r}; use one of {', '.join(METHODS)}")
-    params = data.get("parameters")
-    if not isinstance(params, Mapping) or not params:
-        raise SpaceFileError(f"{source}: 'parameters' must be a non-empty mapping of name -> spec")
-    parsed = {}
-    for name, spec in params.items():
-        if not isinstance(name, str) or not name:
-            raise SpaceFileError(f"{source}: parameter names must be non-empty strings, got {name!r}")
-        parsed[name] = _parse_parameter(name, spec, source)
-    for name, spec in params.items():
+        raise SpaceFileError(f"{source}: unknown method {quote(method)}; use one of {', '.join(METHODS)}")
+    parsed = _parse_parameters(data.get("parameters"), source)
+    for name, spec in data["parameters"].items():
         if "conditional_on" in spec or "by_value" in spec:
             parsed[name] = _parse_conditional(parsed[name], spec, parsed, source)
-    metric, goal = None, "maximize"
-    if "metric" in data:
-        m = data["metric"]
-        if isinstance(m, str):
-            metric = m
-        elif isinstance(m, Mapping) and isinstance(m.get("name"), str) and set(m) <= {"name", "goal"}:
-            metric = m["name"]
-            goal = m.get("goal", "maximize")
-        else:
-            raise SpaceFileError(f"{source}: 'metric' must be {{name: <metric>, goal: maximize|minimize}}, got {m!r}")
-        if goal not in GOALS:
-            raise SpaceFileError(f"{source}: metric goal must be 'maximize' or 'minimize', got {goal!r}")
+    metric, goal = _parse_metric(data["metric"], source) if "metric" in data else (None, "maximize")
     max_trials = data.get("max_trials")
-    if max_trials is not None and (not isinstance(max_trials, int) or isinstance(max_trials, bool) or max_trials < 1):
-        raise SpaceFileError(f"{source}: max_trials must be a positive integer, got {max_trials!r}")
+    if max_trials is not None:
+        _integer(max_trials, "max_trials", source, 1, MAX_TRIALS, " (the cap on one sweep's trials)")
     seed = data.get("seed")
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
-        raise SpaceFileError(f"{source}: seed must be an integer, got {seed!r}")
-    options = {k: data[k] for k in ("folds", "executions_per_trial", "hyperband") if k in data}
+    if seed is not None:
+        _integer(seed, "seed", source, 0, MAX_SEED)
+    name = data.get("name")
+    if name is not None:
+        _experiment_name(name, source)
+    description = data.get("description")
+    if description is not None:
+        _text(description, "description", source, MAX_TEXT)
     return SearchSpace(
         parameters=parsed, method=method, metric=metric, goal=goal, max_trials=max_trials,
-        name=data.get("name"), description=data.get("description"), seed=seed, options=options,
+        name=name, description=description, seed=seed, options=_parse_options(data, source),
     )
 
 
-def load_space(path: str | os.PathLike[str]) -> SearchSpace:
-    """Read and validate a YAML space file.
+def _space_loader():
+    """A :class:`yaml.SafeLoader` that refuses aliases and deep nesting while composing, before any expansion."""
+    import yaml
+
+    class SpaceLoader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent, index):  # noqa: D102 - yaml's, with two checks
+            event = self.peek_event()
+            line = event.start_mark.line + 1
+            if isinstance(event, yaml.AliasEvent):
+                # aliases can expand a small file into gigabytes ("billion laughs"); a space file needs none
+                raise SpaceFileError(f"YAML aliases (*{quote(event.anchor, 40)[1:-1]}) are not allowed in a space "
+                                     f"file (line {line}); write the value out")
+            self.depth += 1
+            try:
+                if self.depth > MAX_DEPTH:
+                    raise SpaceFileError(f"YAML nested deeper than {MAX_DEPTH} levels (line {line}); "
+                                         f"a space file needs 4")
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    return SpaceLoader
+
+
+def _read_limited(path: Path) -> str:
+    shown = show_path(path)
+    try:
+        if path.is_dir():
+            raise SpaceFileError(f"space file {shown} is a directory; give a YAML file")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise SpaceFileError(f"space file {shown} is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} (1 MiB)")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)  # a device or FIFO has no size: read no more than the limit
+    except FileNotFoundError:
+        raise SpaceFileError(f"space file {shown} does not exist") from None
+    except OSError as exc:
+        raise SpaceFileError(f"cannot read space file {shown}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise SpaceFileError(f"space file {shown} is larger than the limit of {MAX_FILE_BYTES:,} bytes (1 MiB)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpaceFileError(f"space file {shown} is not UTF-8 text (byte {exc.start})") from None
+
+
+def load_yaml(text: str, source: str) -> Any:
+    """Parse space-file YAML safely: no tags beyond YAML's plain ones, no aliases, bounded nesting.
 
     Raises:
-        SpaceFileError: if the file is missing, not YAML, or not a valid space.
+        SpaceFileError: for invalid YAML or one of the refused constructs.
     """
     import yaml
 
-    path = Path(path)
+    loader = _space_loader()(text)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpaceFileError(f"space file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpaceFileError(f"cannot read space file {path}: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
+        return loader.get_single_data()
+    except SpaceFileError as exc:
+        raise SpaceFileError(f"{source}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""
-        raise SpaceFileError(f"{path}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
-    return parse_space(data, source=str(path))
+        problem = getattr(exc, "problem", None) or exc
+        raise SpaceFileError(f"{source}: not valid YAML{at}: {quote(str(problem), 120)[1:-1]}") from None
+    except ValueError as exc:  # Python refuses integers of more than 4,300 digits
+        raise SpaceFileError(f"{source}: unusable value in the YAML (a number too long?): "
+                             f"{quote(str(exc), 80)[1:-1]}") from None
+    finally:
+        loader.dispose()
+
+
+def load_space(path: str | os.PathLike[str]) -> SearchSpace:
+    """Read and validate a YAML space file (at most :data:`MAX_FILE_BYTES`).
+
+    Raises:
+        SpaceFileError: if the file is missing, too large, not YAML, or not a valid space.
+    """
+    path = Path(path)
+    text = _read_limited(path)
+    return parse_space(load_yaml(text, show_path(path)), source=show_path(path))
 
 
 def _yaml_scalar(v: Any) -> str:
@@ -367,7 +521,7 @@ def save_space(space: SearchSpace, path: str | os.PathLike[str], **kwargs: Any) 
     from ._files import atomic_write
 
     text = dump_space(space, **kwargs)
-    parse_space(__import__("yaml").safe_load(text), source=str(path))  # never write what we cannot read back
+    parse_space(load_yaml(text, show_path(path)), source=show_path(path))  # never write what we cannot read back
     with atomic_write(path) as fh:
         fh.write(text)
     return Path(path)
@@ -419,25 +573,25 @@ def _parse_conditional(param: Parameter, spec: Mapping[str, Any], parsed: Mappin
 
     name, parent = param.name, spec.get("conditional_on")
     if not isinstance(parent, str) or parent not in parsed or parent == name:
-        raise SpaceFileError(f"{where}: parameter {name!r}: conditional_on must name another parameter of the "
-                             f"space, got {parent!r}")
+        raise SpaceFileError(f"{where}: parameter {quote(name)}: conditional_on must name another parameter of the "
+                             f"space, got {quote(parent)}")
     choices = parsed[parent]
     if choices.kind != "values" or choices.conditional_on is not None:
-        raise SpaceFileError(f"{where}: parameter {name!r}: conditional_on {parent!r} must be a parameter given as "
+        raise SpaceFileError(f"{where}: parameter {quote(name)}: conditional_on {quote(parent)} must be a parameter given as "
                              "'values' (a list to choose from)")
     by_value = spec.get("by_value")
     if not isinstance(by_value, Mapping) or not by_value:
-        raise SpaceFileError(f"{where}: parameter {name!r}: by_value must map values of {parent!r} to "
+        raise SpaceFileError(f"{where}: parameter {quote(name)}: by_value must map values of {quote(parent)} to "
                              "{min: .., max: ..}")
     ranges = []
     for value, sub in by_value.items():
         match = [v for v in choices.values if _same_value(v, value)]
         if not match:
-            raise SpaceFileError(f"{where}: parameter {name!r}: by_value key {value!r} is not one of the values of "
-                                 f"{parent!r} ({', '.join(map(str, choices.values))})")
+            raise SpaceFileError(f"{where}: parameter {quote(name)}: by_value key {quote(value)} is not one of the values of "
+                                 f"{quote(parent)} ({', '.join(map(str, choices.values))})")
         if not isinstance(sub, Mapping) or set(sub) != {"min", "max"}:
-            raise SpaceFileError(f"{where}: parameter {name!r}: by_value[{value!r}] must be {{min: .., max: ..}}, "
-                                 f"got {sub!r}")
+            raise SpaceFileError(f"{where}: parameter {quote(name)}: by_value[{quote(value)}] must be {{min: .., max: ..}}, "
+                                 f"got {quote(sub)}")
         lo, hi = _parse_range(f"{name}[{parent}={value}]", param.kind, sub, where)
         ranges.append((match[0], lo, hi))
     return replace(param, conditional_on=parent, by_value=tuple(ranges))

@@ -23,7 +23,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from hparams_tools._files import atomic_write
 from hparams_tools.errors import HParamsToolsError, OutputError
-from hparams_tools.space import METHODS, SearchSpace, load_space
+from hparams_tools.cli import OneLineArgumentParser, error_line
+from hparams_tools.space import MAX_TRIALS, METHODS, SearchSpace, load_space
 
 from .errors import StrategyError
 
@@ -76,7 +77,7 @@ exit status: 0 done, 2 bad input (one line on stderr), 1 unexpected error.
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m training.sweep``."""
-    p = argparse.ArgumentParser(
+    p = OneLineArgumentParser(
         prog="python -m training.sweep",
         description="Run a keras-tuner hyperparameter sweep of a small flower CNN and log every trial as a "
                     "TensorBoard HParams session (open it with TensorBoard or analyse it with hparams-tools). "
@@ -162,8 +163,8 @@ def resolve(args: argparse.Namespace) -> tuple[SearchSpace, dict]:
         _fail(f"unknown strategy {method!r}; use one of {', '.join(METHODS)}")
     seed = args.seed if args.seed is not None else (space.seed if space.seed is not None else 0)
     max_trials = args.max_trials if args.max_trials is not None else space.max_trials
-    if max_trials is not None and max_trials < 1:
-        _fail(f"--max-trials must be at least 1, got {max_trials}")
+    if max_trials is not None and not 1 <= max_trials <= MAX_TRIALS:
+        _fail(f"--max-trials must be from 1 to {MAX_TRIALS}, got {max_trials}")
     folds = args.folds if args.folds is not None else int(space.options.get("folds", 0) or 0)
     if folds == 1 or folds < 0:
         _fail(f"--folds must be 0 (hold-out) or at least 2, got {folds}")
@@ -530,7 +531,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         run_sweep(args)
     except HParamsToolsError as exc:
-        print(f"training.sweep: error: {exc}", file=sys.stderr)
+        print(error_line("training.sweep", exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("training.sweep: interrupted; rerun the same command to resume", file=sys.stderr)

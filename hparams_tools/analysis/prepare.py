@@ -17,6 +17,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from .._format import format_number
 from ..errors import InsufficientDataError
 from .scale import decide_scale
 from .target import Rows
@@ -157,7 +158,7 @@ class Prepared:
         value = _plain(self.data[name].iloc[pos])
         if pos == self.best_index():
             return value, "logged by the best session"
-        return value, (f"logged by the best session that logged {name} ({self.target} {_fmt(float(y[pos]))}; "
+        return value, (f"logged by the best session that logged {name} ({self.target} {format_number(float(y[pos]))}; "
                        "the best session did not log it)")
 
 
@@ -174,10 +175,6 @@ def _classify(values: pd.Series) -> str:
     if pd.api.types.is_numeric_dtype(present) or all(_is_number(v) for v in present):
         return "numeric"
     return "categorical"
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.4g}"
 
 
 @dataclass
@@ -244,8 +241,8 @@ def _group_means(rows: Rows, keep: pd.Index, notes: list[str]) -> tuple[pd.DataF
     notes.append(
         f"averaged {int(multi['count'].sum())} sessions in {len(multi)} groups of repeats/CV folds "
         f"({int(multi['count'].min())}-{int(multi['count'].max())} sessions each) into one row per group; "
-        f"mean within-group std of the target {_fmt(float(multi['std'].mean()))}, "
-        f"std of the group means {_fmt(float(y_g.std()))}"
+        f"mean within-group std of the target {format_number(float(multi['std'].mean()))}, "
+        f"std of the group means {format_number(float(y_g.std()))}"
     )
     return hp_g, y_g, stats
 
@@ -258,7 +255,7 @@ def _check_target(y: pd.Series, target: str) -> None:
         )
     if float(np.nanstd(y.to_numpy())) == 0.0:
         raise InsufficientDataError(
-            f"{target} has the same value ({_fmt(float(y.iloc[0]))}) in all {len(y)} usable sessions; "
+            f"{target} has the same value ({format_number(float(y.iloc[0]))}) in all {len(y)} usable sessions; "
             "nothing to explain"
         )
 
@@ -294,7 +291,7 @@ def _encode_numeric(name: str, col: pd.Series, info: Any, out: _Encoded, notes: 
         fill = float(h.untransform(np.mean(h.transform(x.dropna().to_numpy()))))
         fill = float(round(fill)) if h.integer else fill
         x = x.fillna(fill)
-        h.imputation = f"{'geometric' if h.log else 'arithmetic'} mean {_fmt(fill)}"
+        h.imputation = f"{'geometric' if h.log else 'arithmetic'} mean {format_number(fill)}"
         notes.append(f"imputed {h.n_missing} missing values of {name} with the {h.imputation} of the logged ones")
     out.data[name] = x.astype(int) if h.integer else x
     column = f"log10({name})" if h.log else name
@@ -451,7 +448,7 @@ def failure_patterns(hp: pd.DataFrame, bad: np.ndarray, *, min_failures: int = 5
         rate = stats["sum"] / stats["count"]
         worst = rate.idxmax()
         if rate[worst] >= max(2 * overall, 0.3) and stats.at[worst, "sum"] >= min_failures:
-            where = (f"{name} {_fmt(labels[worst][0])} to {_fmt(labels[worst][1])}" if labels is not None
+            where = (f"{name} {format_number(labels[worst][0])} to {format_number(labels[worst][1])}" if labels is not None
                      else f"{name}={worst}")
             out.append(f"Failures concentrate at {where}: {rate[worst]:.0%} of those sessions failed or have no "
                        f"value, against {overall:.0%} overall.")

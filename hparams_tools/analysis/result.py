@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from .._format import json_safe
 from ..space import SearchSpace, dump_space
 
 __all__ = ["AnalysisResult", "IMPORTANCE_METHODS", "consensus_shares", "importance_ranking"]
@@ -37,29 +36,6 @@ def importance_ranking(table: pd.DataFrame) -> list[str]:
     """The one importance ranking (analysis, findings, suggest and plots): consensus share, largest first."""
     shares = table["consensus"] if "consensus" in table.columns else consensus_shares(table)
     return [str(n) for n in shares.astype(float).fillna(0.0).sort_values(ascending=False, kind="stable").index]
-
-
-def _num(v: Any) -> float | None:
-    """A JSON-safe number: NaN/inf/None -> None."""
-    if v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
-def _json_value(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if isinstance(v, dict):
-        return {str(k): _json_value(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_json_value(x) for x in v]
-    return v
 
 
 @dataclass
@@ -129,11 +105,11 @@ class AnalysisResult:
     def to_json(self) -> dict[str, Any]:
         """The ``analyze --json`` object (strict JSON: NaN becomes ``None``)."""
         ols: dict[str, Any] = {
-            str(term): {k: _num(row[k]) for k in self.ols.columns} for term, row in self.ols.iterrows()
+            str(term): {k: json_safe(row[k]) for k in self.ols.columns} for term, row in self.ols.iterrows()
         }
-        ols["r_squared"] = _num(self.ols_r_squared)
+        ols["r_squared"] = json_safe(self.ols_r_squared)
         importance = {
-            method: {str(h): _num(v) for h, v in self.importance[method].items()}
+            method: {str(h): json_safe(v) for h, v in self.importance[method].items()}
             for method in (*IMPORTANCE_METHODS, "permutation_std", "consensus")
             if method in self.importance.columns
         }
@@ -147,19 +123,19 @@ class AnalysisResult:
             "n_sessions_used": self.n_sessions_used,
             "notes": list(self.notes),
             "correlation": {
-                str(c): {"pearson": _num(r["pearson"]), "spearman": _num(r["spearman"])}
+                str(c): {"pearson": json_safe(r["pearson"]), "spearman": json_safe(r["spearman"])}
                 for c, r in self.correlation.iterrows()
             },
             "ols": ols,
             "importance": importance,
-            "forest_r2": _num(self.forest_r2),
+            "forest_r2": json_safe(self.forest_r2),
             "interactions": [
-                {"a": r["a"], "b": r["b"], "h2": _num(r["h2"]), "strength": _num(r["strength"])}
+                {"a": r["a"], "b": r["b"], "h2": json_safe(r["h2"]), "strength": json_safe(r["strength"])}
                 for _, r in self.interactions.iterrows()
             ],
             "log_scaled": list(self.log_scaled),
-            "provenance": _json_value(self.provenance),
+            "provenance": json_safe(self.provenance),
             "findings": list(self.findings),
-            "next_space": _json_value(self.next_space.to_dict()),
+            "next_space": json_safe(self.next_space.to_dict()),
             "next_space_comments": dict(self.next_space_comments),
         }

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._format import format_number
 from ..errors import require
 from ..space import Parameter, SearchSpace, next_experiment_name
 from .prepare import Factor, Prepared
@@ -82,8 +83,8 @@ class Suggestion:
 
 
 def fmt(x: float) -> str:
-    """A short human form of a number (3 significant digits)."""
-    return f"{x:.3g}"
+    """A short human form of a number (3 significant digits; the package's one number format)."""
+    return format_number(x, 3)
 
 
 def _round(x: float, direction: str) -> float:

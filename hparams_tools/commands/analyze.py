@@ -8,6 +8,7 @@ import sys
 
 import pandas as pd
 
+from .._format import format_number
 from ._analysis_args import add_common, run_analysis
 
 DESCRIPTION = """\
@@ -57,7 +58,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _table(frame: pd.DataFrame, digits: int = 4) -> str:
     if frame.empty:
         return "  (none)"
-    text = frame.to_string(float_format=lambda v: f"{v:.{digits}g}", na_rep="-")
+    text = frame.to_string(float_format=lambda v: format_number(v, digits, missing="-"), na_rep="-")
     return "\n".join("  " + line for line in text.splitlines())
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
+from .._format import show_path
 from ..errors import NoHParamsDataError, OutputError
 from ._common import add_source_arguments, read_logdir
 
@@ -57,6 +57,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``hparams-tools export``; returns the exit status (errors are raised, never sys.exit)."""
+    from .._files import check_writable
     from ..io.experiment import parse_value_mode
     from ..io.export import export, render, resolve_format
 
@@ -66,9 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None and fmt == "parquet":
         raise OutputError("parquet is a binary format: give an output file, e.g. -o results.parquet")
     if args.output is not None:
-        parent = Path(args.output).parent
-        if not parent.is_dir():
-            raise OutputError(f"cannot write {args.output}: directory {parent} does not exist")
+        check_writable(args.output)
 
     experiment = read_logdir(args.logdir, "export", quiet=args.quiet, options=args)
     if len(experiment.sessions) == 0:
@@ -81,5 +80,5 @@ def run(args: argparse.Namespace) -> int:
         export(experiment, args.output, format=fmt, value=args.value)
         if not args.quiet:
             n = len(experiment.sessions)
-            print(f"hparams-tools export: wrote {n} session{'s' * (n != 1)} to {args.output}", file=sys.stderr)
+            print(f"hparams-tools export: wrote {n} session{'s' * (n != 1)} to {show_path(args.output)}", file=sys.stderr)
     return 0

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .._format import show_path
 from ..errors import OutputError
 from ._common import add_source_arguments, read_logdir
 
@@ -47,16 +48,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``hparams-tools plot``; returns the exit status (errors are raised)."""
-    from .._files import atomic_write
+    from .._files import atomic_write, check_writable
     from ..io.experiment import parse_value_mode
     from ..visualization import PLOT_KINDS
 
     out = Path(args.output)
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
-        raise OutputError(f"cannot tell the format of {out}: use a .png, .svg or .pdf file name")
-    if not (out.parent if str(out.parent) else Path(".")).is_dir():
-        raise OutputError(f"cannot write {out}: directory {out.parent} does not exist")
+        raise OutputError(f"cannot tell the format of {show_path(out)}: use a .png, .svg or .pdf file name")
+    check_writable(out)
     parse_value_mode(args.value)
     if len(args.logdirs) > 1 and args.kind != "history":
         raise OutputError(f"plot {args.kind} takes one LOGDIR; only 'history' compares several")
@@ -79,5 +79,5 @@ def run(args: argparse.Namespace) -> int:
     with atomic_write(out, "wb") as fh:
         fig.savefig(fh, format=fmt, dpi=args.dpi)
     if not args.quiet:
-        print(f"wrote {out}", file=sys.stderr)
+        print(f"wrote {show_path(out)}", file=sys.stderr)
     return 0

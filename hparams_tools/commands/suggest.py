@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from ..errors import OutputError
+from .._format import show_path
 from ._analysis_args import add_common, run_analysis
 
 DESCRIPTION = """\
@@ -45,32 +44,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _check_output(path: Path) -> None:
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise OutputError(f"cannot write {path}: it is a directory; give a file name such as next_space.yaml")
-    if not parent.is_dir():
-        raise OutputError(f"cannot write {path}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise OutputError(f"cannot write {path}: permission denied")
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``hparams-tools suggest``; returns the exit status (errors are raised)."""
+    from .._files import check_writable
     from ..space import next_space_command, save_space
 
     out = Path(args.output)
-    _check_output(out)  # before the analysis: fail fast
+    check_writable(out)  # before the analysis: fail fast
     result = run_analysis(args, "suggest")
-    try:
-        save_space(result.next_space, out, comments=result.next_space_comments, header=result.next_space_header)
-    except OSError as exc:
-        raise OutputError(f"cannot write {out}: {exc.strerror or exc}") from None
+    save_space(result.next_space, out, comments=result.next_space_comments, header=result.next_space_header)
     if not args.quiet:
         space = result.next_space
         free = [n for n, p in space.parameters.items() if not p.is_fixed]
         fixed = [n for n, p in space.parameters.items() if p.is_fixed]
-        print(f"hparams-tools suggest: wrote {out}: method {space.method}, {len(free)} searched "
+        print(f"hparams-tools suggest: wrote {show_path(out)}: method {space.method}, {len(free)} searched "
               f"({', '.join(free) or 'none'}), {len(fixed)} fixed ({', '.join(fixed) or 'none'})", file=sys.stderr)
         print(f"run it with: {next_space_command(out, args.logdir)}", file=sys.stderr)
     return 0

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._files import atomic_write
+from .._format import is_missing, json_safe
 from ..errors import HParamsToolsError, OutputError, require
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,28 +65,6 @@ def resolve_format(output: str | os.PathLike[str] | None, format: str | None) ->
     return _SUFFIXES[suffix]
 
 
-def _json_scalar(value: Any) -> Any:
-    """A JSON-safe Python scalar: numpy -> Python, NaN/inf -> None."""
-    if value is None:
-        return None
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, bool) or isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)):
-        return float(value) if math.isfinite(value) else None
-    return str(value)
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(value != value)  # NaN, pd.NA-safe enough for scalars from our frames
-    except (TypeError, ValueError):
-        return False
-
-
 def session_records(experiment: "Experiment", value: str = "last") -> list[dict[str, Any]]:
     """One JSON-ready dict per session (sorted by session name).
 
@@ -116,9 +95,9 @@ def session_records(experiment: "Experiment", value: str = "last") -> list[dict[
                 "session": str(session),
                 "group": str(group),
                 "status": str(status),
-                "start_time": _json_scalar(start),
-                "end_time": _json_scalar(end),
-                "hparams": {n: _json_scalar(v) for n, v in zip(hp_names, hp_rows[i]) if not _is_missing(v)},
+                "start_time": json_safe(start),
+                "end_time": json_safe(end),
+                "hparams": {n: json_safe(v) for n, v in zip(hp_names, hp_rows[i]) if not is_missing(v)},
                 "metrics": {n: (v if math.isfinite(v) else None) for n, v in zip(metric_names, metric_rows[i])},
             }
         )
@@ -139,9 +118,9 @@ def _parquet_safe(table: "pd.DataFrame") -> "pd.DataFrame":
     for column in table.columns:
         if table[column].dtype != object:
             continue
-        kinds = {type(v) for v in table[column] if not _is_missing(v)}
+        kinds = {type(v) for v in table[column] if not is_missing(v)}
         if len(kinds) > 1:
-            table[column] = [None if _is_missing(v) else _as_string(v) for v in table[column]]
+            table[column] = [None if is_missing(v) else _as_string(v) for v in table[column]]
     return table
 
 

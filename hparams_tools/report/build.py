@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .. import __version__
-from .._files import atomic_write, safe_join
-from ..errors import HParamsToolsError, LogdirError, OutputError
+from .._files import check_writable, is_stream, replace_together, safe_join
+from ..errors import HParamsToolsError, LogdirError
 from ..space import next_space_command  # re-exported by hparams_tools.report
 from ..visualization import MAX_POINTS, plot_data
 from . import page, sections
@@ -82,32 +82,23 @@ def write_report(
         UnknownMetricError: when ``target`` is not a metric of an experiment.
     """
     _check_max_points(max_points)
-    output = _checked_output(Path(output))
+    output = check_writable(Path(output))
     _check_value_mode(value)
     items = _unique_labels([_load(i, s, progress) for i, s in enumerate(_as_list(logdirs_or_experiments))])
     # resolve (and validate) every target before any long work
     items = [_with_plot_data(it, target, goal, value) for it in items]
     items = _analysed(items, value, seed, progress)
-    space_files = _write_spaces(items, output, several=len(items) > 1, on_space_file=on_space_file) if write_space else {}
+    # nothing is written "beside" /dev/null or a FIFO
+    space_files = _plan_spaces(items, output, several=len(items) > 1) if write_space and not is_stream(output) else {}
     body, toc = _body(items, space_files, value=value, seed=seed, max_points=max_points)
-    _write_page(output, title, items, value, seed, body, toc)
+    _write_page(output, title, items, value, seed, body, toc, space_files)
+    _announce_spaces(items, space_files, on_space_file)
     return output
 
 
 def _check_max_points(max_points: int) -> None:
     if not isinstance(max_points, int) or max_points < 10:
         raise HParamsToolsError(f"max_points must be an integer of at least 10, not {max_points!r}")
-
-
-def _checked_output(output: Path) -> Path:
-    parent = output.parent if str(output.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputError(f"cannot write {output}: directory {parent} does not exist")
-    if output.is_dir():
-        raise OutputError(f"cannot write {output}: it is a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write {output}: directory {parent} is not writable")
-    return output
 
 
 def _check_value_mode(value: str) -> None:
@@ -194,19 +185,19 @@ def space_file_name(output: Path, index: int, several: bool) -> Path:
     return safe_join(output.parent, f"{output.stem}_next_space{f'_{index + 1}' if several else ''}.yaml")
 
 
-def _write_spaces(items: list[ReportItem], output: Path, *, several: bool,
-                  on_space_file: SpaceFileCallback | None) -> dict[int, Path]:
-    written: dict[int, Path] = {}
+def _plan_spaces(items: list[ReportItem], output: Path, *, several: bool) -> dict[int, Path]:
+    """Where each analysed logdir's next space goes (written with the page, so that the two always agree)."""
+    return {it.index: space_file_name(output, it.index, several) for it in items
+            if it.analysis is not None and getattr(it.analysis, "next_space", None) is not None}
+
+
+def _announce_spaces(items: list[ReportItem], space_files: dict[int, Path],
+                     on_space_file: SpaceFileCallback | None) -> None:
+    if on_space_file is None:
+        return
     for it in items:
-        if it.analysis is None or getattr(it.analysis, "next_space", None) is None:
-            continue
-        path = space_file_name(output, it.index, several)
-        with atomic_write(path) as fh:
-            fh.write(sections.space_text(it))
-        written[it.index] = path
-        if on_space_file is not None:
-            on_space_file(path, _run_command(path, it.logdir))
-    return written
+        if it.index in space_files:
+            on_space_file(space_files[it.index], _run_command(space_files[it.index], it.logdir))
 
 
 def _experiment_html(it: ReportItem, space_file: Path | None, *, seed: int, max_points: int) -> str:
@@ -235,10 +226,10 @@ def _body(items: list[ReportItem], space_files: dict[int, Path], *, value: str, 
 
 
 def _write_page(output: Path, title: str | None, items: list[ReportItem], value: str, seed: int, body: str,
-                toc: list[tuple[str, str]]) -> None:
+                toc: list[tuple[str, str]], space_files: dict[int, Path]) -> None:
     when = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     title = title or "HParams report: " + ", ".join(it.label for it in items)
     subtitle = f"{len(items)} logdir(s) · generated {when} by hparams-tools {__version__} · value mode {value!r}, seed {seed}"
     text = page.page(title, subtitle, toc, body, with_plotly=True)
-    with atomic_write(output) as fh:
-        fh.write(text)
+    spaces = [(path, sections.space_text(it)) for it in items if (path := space_files.get(it.index)) is not None]
+    replace_together([(output, text), *spaces])

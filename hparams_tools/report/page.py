@@ -19,30 +19,14 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .._format import format_number, json_safe
+
 _JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026", 0x2028: "\\u2028", 0x2029: "\\u2029"}
 
 
 def e(text: Any) -> str:
     """HTML-escape any value (quotes too, so the result is safe in attributes)."""
     return html.escape(str(text), quote=True)
-
-
-def clean(value: Any) -> Any:
-    """A JSON-able scalar: NaN/inf -> None, numpy scalars -> Python, floats rounded to 6 significant digits."""
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if not math.isfinite(v):
-            return None
-        return float(f"{v:.6g}")
-    if pd.isna(value) if not isinstance(value, (list, tuple, dict)) else False:
-        return None
-    return str(value)
 
 
 def json_block(block_id: str, payload: Any) -> str:
@@ -87,13 +71,8 @@ def notes_list(items: Iterable[str], cls: str = "notes") -> str:
 
 
 def fmt(value: Any) -> str:
-    """Compact text of a single value (a cell outside a table column)."""
-    v = clean(value)
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
+    """Compact text of a single value (a cell outside a table column): the package's one number format."""
+    return format_number(value)
 
 
 def column_format(values: Iterable[Any]) -> dict[str, Any] | None:
@@ -106,7 +85,7 @@ def column_format(values: Iterable[Any]) -> dict[str, Any] | None:
     column holds no number. The page's script applies the same spec
     (``report.js``: ``formatNumber``).
     """
-    nums = [v for v in (clean(x) for x in values) if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    nums = [v for v in (json_safe(x) for x in values) if isinstance(v, (int, float)) and not isinstance(v, bool)]
     if not nums:
         return None
     if all(isinstance(v, int) or float(v).is_integer() for v in nums) and max(abs(v) for v in nums) < 1e15:
@@ -118,9 +97,9 @@ def column_format(values: Iterable[Any]) -> dict[str, Any] | None:
     return {"t": "fixed", "d": int(min(6, max(0, 2 - math.floor(math.log10(lo)))))}
 
 
-def format_number(value: Any, spec: dict[str, Any] | None) -> str:
+def format_cell(value: Any, spec: dict[str, Any] | None) -> str:
     """A cell's text under its column's :func:`column_format` (non-numbers as text, missing as empty)."""
-    v = clean(value)
+    v = json_safe(value)
     if v is None:
         return ""
     if spec is None or isinstance(v, (bool, str)):
@@ -153,8 +132,8 @@ def table(frame: pd.DataFrame, *, index_name: str | None = None, cls: str = "",
                 if i == 0:
                     out.append(f'<td class="skipped" rowspan="{len(frame)}">{e(skipped[col])}</td>')
                 continue
-            num = isinstance(clean(v), (int, float)) and not isinstance(v, (bool, np.bool_))
-            out.append(f'<td class="{"num" if num else ""}">{e(format_number(v, spec))}</td>')
+            num = isinstance(json_safe(v), (int, float)) and not isinstance(v, (bool, np.bool_))
+            out.append(f'<td class="{"num" if num else ""}">{e(format_cell(v, spec))}</td>')
         out.append("</tr>")
     out.append("</tbody></table></div>")
     return "".join(out)

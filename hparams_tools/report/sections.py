@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from .._format import json_safe
 from ..errors import HParamsToolsError
 from ..visualization import END, GROUP, PLOTS, START, STATUS, TARGET, Note
 from ..visualization import notes as N
@@ -159,7 +160,7 @@ def leaderboard(it: ReportItem) -> Section:
     om = metrics.reindex(index=f.index, columns=others)
     parts = [rank.tolist(), list(f.index), y.tolist()] + [hp[h].tolist() for h in hp.columns]
     parts += [f[STATUS].tolist(), f[GROUP].tolist()] + [om[m].tolist() for m in others] + [duration.tolist()]
-    rows = [[page.clean(v) for v in row] for row in zip(*parts)]
+    rows = [[json_safe(v, digits=6) for v in row] for row in zip(*parts)]
     rows = [rows[i] for i in order]
     html = page.leaderboard(f"lb-{it.index + 1}", cols, rows, best=d.best_session(), status_col=3 + len(hp_names))
     return Section("leaderboard", html, [])

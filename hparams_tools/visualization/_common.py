@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
+from .._format import format_number
 from ..errors import HParamsToolsError, InsufficientDataError, UnknownMetricError
 from . import notes as N
 from .notes import Note
@@ -340,12 +341,8 @@ def axis_label(name: str, log: bool) -> str:
 
 
 def fmt(value: Any) -> str:
-    """Compact text for a number or category (the plots' one number format)."""
-    if isinstance(value, (float, np.floating)):
-        if not np.isfinite(value):
-            return "n/a"
-        return f"{value:.4g}"
-    return str(value)
+    """Compact text for a number or category (the package's one number format; missing: n/a)."""
+    return format_number(value, missing="n/a")
 
 
 def categories(values: pd.Series) -> tuple[list[str], np.ndarray]:

@@ -1,21 +1,12 @@
-"""Shared synthetic sweeps (written with the project's writer, read with the reader) and their analyses."""
+"""Analyses of the shared synthetic sweeps (the sweeps themselves are in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from analysis_synthetic import write_ground_truth_sweep
 from hparams_tools import read_experiment
 from hparams_tools.analysis import analyze
-
-
-@pytest.fixture(scope="session")
-def gt_logdir(tmp_path_factory):
-    """400 sessions of the ground-truth sweep (see analysis_synthetic)."""
-    seed = int(os.environ.get("HPT_ANALYSIS_DATA_SEED", "0"))  # to check robustness by hand
-    return write_ground_truth_sweep(tmp_path_factory.mktemp("gt") / "sweep", n=400, seed=seed)
+from hparams_tools.testing import write_ground_truth_sweep
 
 
 @pytest.fixture(scope="session")

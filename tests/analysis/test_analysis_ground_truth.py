@@ -1,4 +1,4 @@
-"""Ground truth: a sweep whose target is a known function (see analysis_synthetic) must be explained right."""
+"""Ground truth: a sweep whose target is a known function (see hparams_tools.testing) must be explained right."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis_synthetic import TARGET
+from hparams_tools.testing import TARGET
 from hparams_tools import read_experiment
 from hparams_tools.analysis import AnalysisResult, analyze
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analysis_synthetic import TARGET, write_ground_truth_sweep
+from hparams_tools.testing import TARGET, write_ground_truth_sweep
 from hparams_tools import read_experiment
 from hparams_tools.analysis import analyze
 

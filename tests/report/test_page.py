@@ -12,9 +12,9 @@ def test_one_format_per_column():
     assert page.column_format([1, 2, 16.0]) == {"t": "int"}
     spec = page.column_format([0.35, 0.0012, np.nan, None])
     assert spec == {"t": "fixed", "d": 5}
-    assert [page.format_number(v, spec) for v in (0.35, 0.0012, np.nan)] == ["0.35000", "0.00120", ""]
+    assert [page.format_cell(v, spec) for v in (0.35, 0.0012, np.nan)] == ["0.35000", "0.00120", ""]
     wide = page.column_format([1e-5, 0.3])  # four decades or more: scientific for every number
-    assert [page.format_number(v, wide) for v in (1e-5, 0.3)] == ["1.00e-05", "3.00e-01"]
+    assert [page.format_cell(v, wide) for v in (1e-5, 0.3)] == ["1.00e-05", "3.00e-01"]
     assert page.column_format(["adam", None]) is None
 
 

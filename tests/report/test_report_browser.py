@@ -17,8 +17,8 @@ from urllib.parse import urlparse
 import pytest
 
 from hparams_tools.report import write_report
+from hparams_tools.testing import XSS_IMG, XSS_SCRIPT
 from tools.cdp import Browser
-from tools.synthetic import XSS_IMG, XSS_SCRIPT
 
 pytestmark = pytest.mark.slow
 

@@ -77,7 +77,7 @@ def test_no_space_file_when_asked(sweep_dir, tmp_path):
 
 
 def test_single_session(tmp_path):
-    from tools.synthetic import write_sweep
+    from hparams_tools.testing import write_sweep
 
     logdir = write_sweep(tmp_path / "one", 1)
     out = write_report(logdir, tmp_path / "one.html")
@@ -126,7 +126,7 @@ def test_importance_plot_from_the_real_analysis(tmp_path):
     from hparams_tools import read_experiment
     from hparams_tools.analysis import analyze
     from hparams_tools.visualization import importance
-    from tools.synthetic import write_sweep
+    from hparams_tools.testing import write_sweep
 
     result = analyze(read_experiment(write_sweep(tmp_path / "big", 150, seed=3)), seed=0)
     info = importance._get_importance_info(result)
@@ -138,7 +138,7 @@ def test_importance_plot_from_the_real_analysis(tmp_path):
 
 
 def test_damaged_event_file_is_listed_in_data_quality(tmp_path):
-    from tools.synthetic import write_sweep
+    from hparams_tools.testing import write_sweep
 
     logdir = write_sweep(tmp_path / "damaged", 8, seed=4)
     victim = sorted((logdir / "trial_00003" / "validation").glob("events.out.tfevents.*"))[0]

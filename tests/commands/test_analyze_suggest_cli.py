@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_helpers import assert_one_line_error, run_cli
 from hparams_tools.io.experiment import HParamInfo, Interval, MetricInfo
 from hparams_tools.io.writer import write_experiment, write_session
 from hparams_tools.space import load_space, parse_space
 
 KEYS = {"target", "goal", "n_sessions_used", "notes", "correlation", "ols", "importance", "findings", "next_space"}
-
-
-def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hparams_tools", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=600)
 
 
 def _no_json_nan(text: str):
@@ -27,15 +21,8 @@ def _no_json_nan(text: str):
     return json.loads(text, parse_constant=refuse)
 
 
-def _assert_clean_error(proc: subprocess.CompletedProcess, command: str, fragment: str):
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert lines[-1].startswith(f"hparams-tools {command}: error: ") and fragment in lines[-1], proc.stderr
-
-
 def test_analyze_json_has_the_documented_keys_and_is_strict_json(gt_logdir):
-    proc = _cli("analyze", str(gt_logdir), "--json", "--seed", "0")
+    proc = run_cli("analyze", str(gt_logdir), "--json", "--seed", "0")
     assert proc.returncode == 0, proc.stderr
     out = _no_json_nan(proc.stdout)
     assert KEYS <= set(out)
@@ -51,7 +38,7 @@ def test_analyze_json_has_the_documented_keys_and_is_strict_json(gt_logdir):
 
 
 def test_analyze_prints_readable_tables(gt_logdir):
-    proc = _cli("analyze", str(gt_logdir), "--quiet", "--top", "0.1")
+    proc = run_cli("analyze", str(gt_logdir), "--quiet", "--top", "0.1")
     assert proc.returncode == 0, proc.stderr
     for heading in ("Preparation:", "Importance", "OLS (R² =", "Correlation with the target:", "Interactions",
                     "Findings:", "method: "):
@@ -65,11 +52,11 @@ def test_analyze_prints_readable_tables(gt_logdir):
     (["--value", "best-of-3"], "unknown value mode"),
 ])
 def test_analyze_bad_options_exit_2(gt_logdir, args, fragment):
-    _assert_clean_error(_cli("analyze", str(gt_logdir), *args), "analyze", fragment)
+    assert_one_line_error(run_cli("analyze", str(gt_logdir), *args), "analyze", fragment)
 
 
 def test_analyze_missing_logdir_exit_2(tmp_path):
-    _assert_clean_error(_cli("analyze", str(tmp_path / "nope")), "analyze", "does not exist")
+    assert_one_line_error(run_cli("analyze", str(tmp_path / "nope")), "analyze", "does not exist")
 
 
 def _logdir(root: Path, value, lr) -> Path:
@@ -85,13 +72,13 @@ def _logdir(root: Path, value, lr) -> Path:
     (lambda i: i / 10, lambda i: 0.5, "every hyperparameter is constant"),
 ])
 def test_nothing_to_analyse_exit_2(tmp_path, value, lr, fragment):
-    _assert_clean_error(_cli("analyze", str(_logdir(tmp_path / "x", value, lr))), "analyze", fragment)
+    assert_one_line_error(run_cli("analyze", str(_logdir(tmp_path / "x", value, lr))), "analyze", fragment)
 
 
 def test_suggest_writes_a_space_the_parser_reads(gt_logdir, tmp_path):
     out = tmp_path / "next_space.yaml"
     out.write_text("old content\n")
-    proc = _cli("suggest", str(gt_logdir), "-o", str(out), "--top", "0.2", "--seed", "0")
+    proc = run_cli("suggest", str(gt_logdir), "-o", str(out), "--top", "0.2", "--seed", "0")
     assert proc.returncode == 0, proc.stderr
     assert "wrote" in proc.stderr and "training.sweep --space" in proc.stderr
     text = out.read_text()
@@ -106,20 +93,20 @@ def test_suggest_writes_a_space_the_parser_reads(gt_logdir, tmp_path):
 def test_suggest_bad_output_exit_2_and_keeps_existing_file(gt_logdir, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    _assert_clean_error(_cli("suggest", str(gt_logdir), "-o", str(blocker / "next.yaml")), "suggest",
+    assert_one_line_error(run_cli("suggest", str(gt_logdir), "-o", str(blocker / "next.yaml")), "suggest",
                         "does not exist")
-    _assert_clean_error(_cli("suggest", str(gt_logdir), "-o", str(tmp_path)), "suggest", "is a directory")
+    assert_one_line_error(run_cli("suggest", str(gt_logdir), "-o", str(tmp_path)), "suggest", "is a directory")
     keep = tmp_path / "keep.yaml"
     keep.write_text("precious\n")
-    _assert_clean_error(_cli("suggest", str(gt_logdir), "-o", str(keep), "--target", "nope"), "suggest",
+    assert_one_line_error(run_cli("suggest", str(gt_logdir), "-o", str(keep), "--target", "nope"), "suggest",
                         "unknown target")
     assert keep.read_text() == "precious\n"
 
 
 def test_help_explains():
-    proc = _cli("suggest", "--help")
+    proc = run_cli("suggest", "--help")
     assert proc.returncode == 0 and "--top" in proc.stdout and "training.sweep" in proc.stdout
-    proc = _cli("analyze", "--help")
+    proc = run_cli("analyze", "--help")
     assert proc.returncode == 0 and "--json" in proc.stdout and "fANOVA" in proc.stdout
 
 
@@ -128,7 +115,7 @@ def test_analyse_is_the_same_command_and_help_says_geometric_mean(tmp_path):
 
     parser = build_parser()
     assert parser.parse_args(["analyse", "x"]).func is parser.parse_args(["analyze", "x"]).func
-    proc = _cli("analyse", str(tmp_path / "missing"))
-    _assert_clean_error(proc, "analyse", "missing")
-    help_text = _cli("analyze", "--help").stdout
+    proc = run_cli("analyse", str(tmp_path / "missing"))
+    assert_one_line_error(proc, "analyse", "missing")
+    help_text = run_cli("analyze", "--help").stdout
     assert "geometric mean for log-scaled" in " ".join(help_text.split())

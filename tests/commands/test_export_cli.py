@@ -5,29 +5,21 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
+from cli_helpers import assert_one_line_error, run_cli
 from hparams_tools.io.writer import write_session
 
 
 def cli(*args, cwd=None):
-    env = dict(os.environ, PYTHONWARNINGS="default")
-    return subprocess.run([sys.executable, "-m", "hparams_tools", "export", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+    return run_cli("export", *args, cwd=cwd)
 
 
 def assert_clean_error(result, *needles):
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("hparams-tools export: error: ")
-    for needle in needles:
-        assert needle in lines[0]
+    assert_one_line_error(result, "export", *needles)
     assert result.stdout == ""
 
 
