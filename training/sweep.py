@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--verbose", action="store_true", help="also show Keras' per-epoch progress and the "
                    "backend's native start-up log")
     g = p.add_argument_group("hardware")
-    g.add_argument("--backend", choices=tuple(BACKENDS), metavar="NAME", help="Keras backend: "
+    g.add_argument("--backend", metavar="NAME", help="Keras backend: "
                    f"{', '.join(BACKENDS)} (default: $KERAS_BACKEND, else {DEFAULT_BACKEND}); the logs are the same "
                    "on every backend")
     g.add_argument("--mixed-precision", action="store_true", help="train with the mixed_float16 policy (GPUs)")
