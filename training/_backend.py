@@ -26,7 +26,7 @@ __all__ = ["BACKENDS", "DEFAULT_BACKEND", "choose_backend", "native_stderr_captu
 # Keras backend name -> the package it needs (the name pip and importlib know it by).
 BACKENDS: dict[str, str] = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 DEFAULT_BACKEND = "jax"
-_INSTALL = {"tensorflow": "pip install 'hparams-tools[tensorflow]'", "jax": "pip install 'hparams-tools[train]'",
+_INSTALL = {"tensorflow": "pip install 'hparams-tools[train]'", "jax": "pip install 'hparams-tools[jax]'",
             "torch": "pip install 'hparams-tools[torch]'"}
 
 
@@ -59,6 +59,12 @@ def choose_backend(flag: str | None) -> str:
         raise BackendError(f"{where} {name}: the {BACKENDS[name]} package is not installed; {_INSTALL[name]} "
                            f"or choose another of {', '.join(BACKENDS)}")
     os.environ["KERAS_BACKEND"] = name
+    if name == "torch":
+        # PyTorch's OpenMP threads spin-wait between ops by default. On a CPU shared with other processes
+        # (other helpers' jobs, or parallel sweep workers) that made one training batch of the default
+        # sweep 7-11 s instead of 0.12-0.23 s with passive waiting (README, backends section). Read by
+        # libgomp when torch loads, so it is set here; a user's own setting wins.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     return name
 
 

@@ -30,7 +30,7 @@ parameters:
   optimizer: {value: sgd}
   dropout: {distribution: uniform, min: 0.0, max: 0.5}
   epochs: {value: 2}
-  batch_size: {value: 16}
+  batch_size: {value: 8}
 """
 
 HYPERBAND = """\
@@ -39,9 +39,11 @@ seed: 1
 parameters:
   learning_rate: {distribution: log_uniform_values, min: 1.0e-3, max: 1.0e-2}
   epochs: {values: [1, 2]}
-  batch_size: {value: 16}
+  batch_size: {value: 8}
 """
 
+# 6 images per class: 24 training images in 3 batches of 8 and 6 validation images in one batch, so that JAX
+# compiles one train step and one eval step per fit (a partial batch would be another shape to compile).
 # Runs both sweeps in one process and reports what the process imported.
 SCRIPT = """
 import json, sys
@@ -68,7 +70,7 @@ def sweeps(tmp_path_factory, data_cache):
         logs.mkdir()
         proc = run_cli(["-c", SCRIPT, space, logs, "--samples-per-class", "6", "--image-size", "16",
                         "--cache-dir", data_cache, "--no-report", "--quiet"], module=None,
-                       env={"KERAS_BACKEND": backend})
+                       env={"KERAS_BACKEND": backend}, timeout=1800)
         assert proc.returncode == 0, proc.stderr[-3000:]
         out[backend] = (json.loads(proc.stdout.strip().splitlines()[-1]), logs)
     return out
