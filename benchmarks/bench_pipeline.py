@@ -1,8 +1,9 @@
-"""Input pipelines on the TensorFlow backend: ``tf.data`` (the baseline the sweep used) vs the PyDataset one.
+"""Input pipelines on the TensorFlow backend: ``tf.data`` (the baseline) vs the PyDataset the other backends use.
 
-The sweep feeds every backend through one ``keras.utils.PyDataset``
-(:mod:`training.pipeline`). TensorFlow could keep ``tf.data``; this script
-measures whether that would be worth a second pipeline: the default sweep's
+The sweep feeds JAX and PyTorch through a ``keras.utils.PyDataset``
+(:class:`training.pipeline.Batches`); this script measures whether TensorFlow
+should use it too or keep ``tf.data`` (:func:`training.pipeline.tf_dataset`),
+a second pipeline: the default sweep's
 workload (built-in flowers, 32 px, 1,000 training images, batch 32, flip
 augmentation, the project's CNN), epochs timed after a warm-up epoch, the two
 pipelines alternating so that a busy machine slows both alike.
@@ -26,21 +27,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def tf_data_pipeline(x, y, batch_size: int, *, training: bool, seed: int):
-    """The sweep's former ``tf.data`` pipeline (cache, shuffle, batch, flip augmentation, prefetch): the baseline."""
-    import keras
-    import tensorflow as tf
-
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
-    if training:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
-    if training:
-        aug = keras.Sequential([keras.layers.RandomFlip("horizontal", seed=seed)])
-        ds = ds.map(lambda a, b: (aug(tf.cast(a, tf.float32), training=True), b))
-    return ds.prefetch(tf.data.AUTOTUNE)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=4, help="timed epochs per fit (after one warm-up epoch)")
@@ -49,18 +35,17 @@ def main() -> None:
 
     import keras
 
-    from training.data import holdout_split, load_builtin, make_pipeline
+    from training.data import holdout_split, load_builtin
     from training.model import build_model
+    from training.pipeline import Batches, tf_dataset
 
     ds = load_builtin(250, 32, 0, "logs/.cache")
     tr, va = holdout_split(len(ds.y), 0.2, 0)
     pipelines = {
-        "tf.data (baseline)": lambda train: tf_data_pipeline(ds.x[tr] if train else ds.x[va],
-                                                             ds.y[tr] if train else ds.y[va],
-                                                             32 if train else 256, training=train, seed=0),
-        "PyDataset (sweep)": lambda train: make_pipeline(ds.x[tr] if train else ds.x[va],
-                                                         ds.y[tr] if train else ds.y[va], 32 if train else 256,
-                                                         training=train, augment=train, seed=0, flip_only=True),
+        name: lambda train, make=make: make(ds.x[tr] if train else ds.x[va], ds.y[tr] if train else ds.y[va],
+                                            32 if train else 256, training=train, augment=train, seed=0,
+                                            flip_only=True)
+        for name, make in (("tf.data (baseline)", tf_dataset), ("PyDataset", Batches))
     }
     times: dict[str, list[float]] = {name: [] for name in pipelines}
 
@@ -85,7 +70,7 @@ def main() -> None:
     med = {name: statistics.median(v) for name, v in times.items()}
     for name, value in med.items():
         print(f"{name:20s} median {value:.3f} s/epoch over {len(times[name])} epochs")
-    base, ours = med["tf.data (baseline)"], med["PyDataset (sweep)"]
+    base, ours = med["tf.data (baseline)"], med["PyDataset"]
     print(f"PyDataset / tf.data = {ours / base:.2f}")
 
 

@@ -25,7 +25,7 @@ __all__ = ["BACKENDS", "DEFAULT_BACKEND", "choose_backend", "native_stderr_captu
 
 # Keras backend name -> the package it needs (the name pip and importlib know it by).
 BACKENDS: dict[str, str] = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
-DEFAULT_BACKEND = "jax"
+DEFAULT_BACKEND = "tensorflow"
 _INSTALL = {"tensorflow": "pip install 'hparams-tools[train]'", "jax": "pip install 'hparams-tools[jax]'",
             "torch": "pip install 'hparams-tools[torch]'"}
 

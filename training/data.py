@@ -305,10 +305,15 @@ def kfold_splits(n: int, folds: int, seed: int) -> list[tuple[np.ndarray, np.nda
 
 def make_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, *, training: bool, augment: bool, seed: int,
                   flip_only: bool = False):
-    """The input pipeline of a fit: a :class:`training.pipeline.Batches` (the same on every backend).
+    """The input pipeline of a fit: ``tf.data`` on the TensorFlow backend, a ``PyDataset`` on the others.
 
-    Imported here on first use so that loading data never imports keras (and so never fixes the backend).
+    Both shuffle every epoch (training), batch, and augment with the same seeded Keras layers
+    (see :mod:`training.pipeline` for why TensorFlow keeps ``tf.data``). Imported here on first
+    use so that loading data never imports keras (and so never fixes the backend).
     """
-    from .pipeline import Batches
+    import keras
 
-    return Batches(x, y, batch_size, training=training, augment=augment, seed=seed, flip_only=flip_only)
+    from .pipeline import Batches, tf_dataset
+
+    make = tf_dataset if keras.backend.backend() == "tensorflow" else Batches
+    return make(x, y, batch_size, training=training, augment=augment, seed=seed, flip_only=flip_only)

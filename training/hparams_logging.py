@@ -11,7 +11,8 @@ the files are the same on every Keras backend and no backend needs TensorFlow:
 * per epoch, :class:`EpochScalars` (a Keras callback) writes what Keras' own
   ``TensorBoard`` callback writes with its defaults: ``epoch_<metric>`` into
   ``<session>/train`` (with ``epoch_learning_rate``) and
-  ``<session>/validation``, step = epoch, as rank-0 float32 tensors.
+  ``<session>/validation``, step = epoch, as rank-0 float32 tensors, and after each validation pass
+  ``evaluation_<metric>_vs_iterations`` into ``validation`` at the optimizer's step count.
 """
 
 from __future__ import annotations
@@ -87,8 +88,10 @@ class EpochScalars(keras.callbacks.Callback):
     """Per-epoch ``train/`` and ``validation/`` scalars, as Keras' ``TensorBoard`` callback writes them.
 
     Same run directories, tags (``epoch_`` + the logs key, ``val_`` moved to
-    ``validation/``), steps (the epoch index, continuing from ``initial_epoch``)
-    and encoding, on every backend. Each file is flushed after every epoch, so a
+    ``validation/``; ``evaluation_<metric>_vs_iterations`` per validation pass),
+    steps (the epoch index, continuing from ``initial_epoch``; the optimizer's
+    iterations) and encoding, on every backend (a test compares the files with
+    Keras' callback's). Each file is flushed after every epoch, so a
     live sweep can be read while it trains.
 
     Args:
@@ -119,6 +122,17 @@ class EpochScalars(keras.callbacks.Callback):
             for name, value in values.items():
                 writer.add_scalar(f"epoch_{name}", float(value), epoch)
             writer.flush()
+
+    def on_test_end(self, logs: dict | None = None) -> None:
+        # Keras' callback also logs each validation pass against the optimizer's step count.
+        optimizer = getattr(self.model, "optimizer", None)
+        if not logs or optimizer is None or not hasattr(optimizer, "iterations"):
+            return
+        step = int(keras.ops.convert_to_numpy(optimizer.iterations))
+        writer = self._writer("validation")
+        for name, value in logs.items():
+            writer.add_scalar(f"evaluation_{name}_vs_iterations", float(value), step)
+        writer.flush()
 
     def on_train_end(self, logs: dict | None = None) -> None:
         self.close()

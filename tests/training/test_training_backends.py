@@ -2,7 +2,8 @@
 
 Each backend runs in its own process (Keras fixes the backend at import): a
 hold-out sweep where one trial diverges (NaN/inf: FAILURE) and a Hyperband
-sweep whose promoted trials continue from their parents' ``.weights.h5``. The
+sweep whose promoted trials continue from their parents' ``.weights.h5``; then the first
+sweep is run again (a resume of a finished sweep: nothing is added). The
 logs are read by TensorBoard's HParams backend (``tests/io/tensorboard_reference.py``)
 and must give the same sessions, groups, hparams, metric names and statuses
 on every backend; only the metric values differ. On JAX and PyTorch the
@@ -51,7 +52,8 @@ from training.sweep import main
 common = sys.argv[3:]
 codes = [main(["--space", sys.argv[1], "--logdir", sys.argv[2] + "/diverging", *common]),
          main(["--space", sys.argv[2] + "/../hyperband.yaml", "--hyperband-factor", "2",
-               "--logdir", sys.argv[2] + "/hyperband", *common])]
+               "--logdir", sys.argv[2] + "/hyperband", *common]),
+         main(["--space", sys.argv[1], "--logdir", sys.argv[2] + "/diverging", *common])]  # resumes: nothing left
 import keras
 print(json.dumps({"codes": codes, "backend": keras.backend.backend(),
                   "tensorflow": sorted(m for m in sys.modules if m.split(".")[0] == "tensorflow")[:3]}))
@@ -92,17 +94,17 @@ def _backend_phrase(description: str) -> str:
 @pytest.mark.parametrize("backend", INSTALLED)
 def test_each_backend_logs_what_tensorboard_reads(sweeps, reference, backend):
     report, logs = sweeps[backend]
-    assert report["codes"] == [0, 0] and report["backend"] == backend
+    assert report["codes"] == [0, 0, 0] and report["backend"] == backend
     if backend != "tensorflow":  # the JAX and PyTorch path never imports TensorFlow
         assert report["tensorflow"] == []
 
     tb = reference.assert_matches_tensorboard(logs / "diverging")  # our reader agrees with TensorBoard too
     statuses = {s["hparams"]["learning_rate"]: s["status"] for s in tb["sessions"].values()}
-    assert statuses == {0.003: "SUCCESS", 1e38: "FAILURE"}
+    assert statuses == {0.003: "SUCCESS", 1e38: "FAILURE"} and len(tb["sessions"]) == 2  # the resume added none
     assert f"Keras backend {backend}" in tb["description"]
     ok = next(s for s in tb["sessions"].values() if s["status"] == "SUCCESS")
-    assert set(ok["metrics"]) == {"train/epoch_accuracy", "train/epoch_loss", "train/epoch_learning_rate",
-                                  "validation/epoch_accuracy", "validation/epoch_loss"}
+    assert set(ok["metrics"]) == {"train/epoch_accuracy", "train/epoch_loss", "validation/epoch_accuracy",
+                                  "validation/epoch_loss"}  # the declared metrics, each with a value
 
     from hparams_tools import read_experiment
 
