@@ -419,6 +419,8 @@ def _make_tuner(args: argparse.Namespace, space: SearchSpace, settings: dict, pl
 
     from .tuner import FlowerTuner, TrialSetup, make_oracle
 
+    # Keras warns that fit's shuffle flag is ignored for tf.data input; the pipeline shuffles itself.
+    warnings.filterwarnings("ignore", message=".*shuffle=True.*was passed.*")
     # Hyperband continues a promoted trial from its parent's weights; the fresh optimizer starts anew
     warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
     hb = settings["hyperband"]
