@@ -83,7 +83,8 @@ def _shape(view: dict) -> dict:
     sessions = {name: {"group": s["group"], "status": s["status"], "hparams": s["hparams"],
                        "metrics": sorted(s["metrics"])} for name, s in view["sessions"].items()}
     return {"hparam_infos": view["hparam_infos"], "metrics": view["metrics"], "sessions": sessions,
-            "description": view["description"].replace(_backend_phrase(view["description"]), "")}
+            # the backend is named in it, and the first process generated the data the others load from the cache
+            "description": view["description"].replace(_backend_phrase(view["description"]), "").replace(", cached", "")}
 
 
 def _backend_phrase(description: str) -> str:
