@@ -210,8 +210,8 @@ def load_image_folder(directory: str | os.PathLike[str], image_size: int = 64) -
                     img = img.convert("RGB").resize((image_size, image_size), Image.Resampling.BILINEAR)
                     xs.append(np.asarray(img, dtype=np.uint8))
             except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
-                raise DataError(f"cannot read image {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-                                "; remove or replace the file") from None
+                why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise DataError(f"cannot read image {path}: {why}; remove or replace the file") from None
             ys.append(label)
     return Dataset(np.stack(xs), np.asarray(ys, np.int32), tuple(with_images), f"image folder {root}")
 
@@ -240,8 +240,8 @@ def load_tfds(name: str, image_size: int = 64, data_dir: str | None = None) -> D
     or ``$TFDS_DATA_DIR``) loads offline; otherwise it is downloaded once.
 
     Raises:
-        DataError: if the Keras backend is not TensorFlow, tensorflow-datasets is missing, the dataset is unknown, or it is
-            not prepared and the network is unreachable, or it cannot be read.
+        DataError: if the Keras backend is not TensorFlow, tensorflow-datasets is missing, the dataset is
+            unknown, or not prepared while the network is unreachable, or it cannot be read.
     """
     import keras
 
