@@ -89,3 +89,21 @@ def test_pydataset_batches_shuffle_per_epoch_and_are_seeded():
     assert not np.array_equal(a[0][0], c[0][0])                   # another seed, other batches
     assert a[0][0].dtype == np.float32 and not np.array_equal(np.sort(a[0][0].ravel()), np.sort(ds.x.ravel()))
     assert np.array_equal(np.concatenate([plain[i][0] for i in range(4)]), ds.x)  # validation: as is, in order
+
+
+def test_image_folder_with_a_damaged_file_names_it(tmp_path):
+    """Pillow decodes the folders (no TensorFlow); a file that is not an image is one clear DataError."""
+    from PIL import Image
+
+    from training.data import load_image_folder
+    from training.errors import DataError
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        Image.new("RGB", (10, 12), (200, 10, 10)).save(tmp_path / name / "ok.png")
+    (tmp_path / "b" / "broken.jpg").write_bytes(b"not a jpeg at all")
+    with pytest.raises(DataError, match=r"cannot read image .*broken\.jpg: .*; remove or replace the file"):
+        load_image_folder(tmp_path, image_size=8)
+    (tmp_path / "b" / "broken.jpg").unlink()
+    ds = load_image_folder(tmp_path, image_size=8)
+    assert ds.x.shape == (2, 8, 8, 3) and ds.y.tolist() == [0, 1]
