@@ -1,4 +1,4 @@
-"""Data for the sweep: built-in generated flowers, image folders, tfds; the tf.data pipeline.
+"""Data for the sweep: built-in generated flowers, image folders, tfds; the backend-neutral input pipeline.
 
 The built-in dataset draws five flower classes with the tf_flowers names. Each
 class has its own *shape* (petal count and form, centre size, spiral, cup and
@@ -11,6 +11,10 @@ epochs visibly decide how well it does.
 Images are generated with numpy (a few seconds for the default size) and cached
 as ``.npz`` under the cache directory (``logs/.cache`` by default), keyed by
 every generation parameter, so reruns and resumed sweeps load instantly.
+
+Every source ends as numpy arrays in memory; :func:`make_pipeline` (a
+``keras.utils.PyDataset``, :mod:`training.pipeline`) feeds them to ``fit`` on any Keras backend.
+Only ``tfds:`` needs TensorFlow.
 """
 
 from __future__ import annotations
@@ -195,19 +199,20 @@ def load_image_folder(directory: str | os.PathLike[str], image_size: int = 64) -
     if len(with_images) < 2:
         raise DataError(f"data folder {root} has only one class ({with_images[0]!r}); a classifier needs at least two "
                         "sub-folders of images")
-    import keras
-    import tensorflow as tf
+    from PIL import Image, UnidentifiedImageError
 
-    try:
-        ds = keras.utils.image_dataset_from_directory(
-            root, labels="inferred", label_mode="int", class_names=with_images, image_size=(image_size, image_size),
-            batch_size=None, shuffle=False, verbose=False)
-        xs, ys = [], []
-        for img, label in ds.as_numpy_iterator():
-            xs.append(np.clip(img, 0, 255).astype(np.uint8))
+    xs, ys = [], []
+    for label, name in enumerate(with_images):
+        for path in sorted(f for f in (root / name).iterdir() if f.suffix.lower() in IMAGE_EXTENSIONS):
+            try:
+                with Image.open(path) as img:
+                    # Bilinear like keras.utils.image_dataset_from_directory; Pillow also anti-aliases when shrinking.
+                    img = img.convert("RGB").resize((image_size, image_size), Image.Resampling.BILINEAR)
+                    xs.append(np.asarray(img, dtype=np.uint8))
+            except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
+                why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise DataError(f"cannot read image {path}: {why}; remove or replace the file") from None
             ys.append(label)
-    except (tf.errors.OpError, ValueError) as exc:
-        raise DataError(f"cannot read images in {root}: {str(exc).splitlines()[0]}") from None
     return Dataset(np.stack(xs), np.asarray(ys, np.int32), tuple(with_images), f"image folder {root}")
 
 
@@ -235,9 +240,14 @@ def load_tfds(name: str, image_size: int = 64, data_dir: str | None = None) -> D
     or ``$TFDS_DATA_DIR``) loads offline; otherwise it is downloaded once.
 
     Raises:
-        DataError: if tensorflow-datasets is missing, the dataset is unknown, or it is
-            not prepared and the network is unreachable, or it cannot be read.
+        DataError: if the Keras backend is not TensorFlow, tensorflow-datasets is missing, the dataset is
+            unknown, or not prepared while the network is unreachable, or it cannot be read.
     """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise DataError(f"--data tfds:{name} needs the TensorFlow backend (tensorflow-datasets is built on tf.data); "
+                        f"pass --backend tensorflow, or --data DIR with the images in one folder per class")
     try:
         import tensorflow_datasets as tfds
     except ImportError:
@@ -295,26 +305,15 @@ def kfold_splits(n: int, folds: int, seed: int) -> list[tuple[np.ndarray, np.nda
 
 def make_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, *, training: bool, augment: bool, seed: int,
                   flip_only: bool = False):
-    """A ``tf.data`` pipeline: cache, shuffle (training), batch, augment (training), prefetch.
+    """The input pipeline of a fit: ``tf.data`` on the TensorFlow backend, a ``PyDataset`` on the others.
 
-    Augmentation (random flip, rotation and zoom; only the flip with
-    ``flip_only``) runs here rather than in the
-    model, so the model stays a plain graph that XLA can compile and that serves
-    un-augmented images at inference.
+    Both shuffle every epoch (training), batch, and augment with the same seeded Keras layers
+    (see :mod:`training.pipeline` for why TensorFlow keeps ``tf.data``). Imported here on first
+    use so that loading data never imports keras (and so never fixes the backend).
     """
     import keras
-    import tensorflow as tf
 
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
-    if training:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
-    if training and augment:
-        layers = [keras.layers.RandomFlip("horizontal", seed=seed)]
-        if not flip_only:
-            layers += [keras.layers.RandomRotation(0.08, seed=seed), keras.layers.RandomZoom(0.1, seed=seed)]
-        aug = keras.Sequential(layers)
-        # Sequential on purpose: the random layers advance a seed state per call, and a parallel map
-        # would consume it in a nondeterministic order (runs with equal seeds then differ).
-        ds = ds.map(lambda a, b: (aug(tf.cast(a, tf.float32), training=True), b))
-    return ds.prefetch(tf.data.AUTOTUNE)
+    from .pipeline import Batches, tf_dataset
+
+    make = tf_dataset if keras.backend.backend() == "tensorflow" else Batches
+    return make(x, y, batch_size, training=training, augment=augment, seed=seed, flip_only=flip_only)

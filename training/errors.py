@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from hparams_tools.errors import HParamsToolsError, OutputError, SpaceFileError
 
-__all__ = ["TrainingError", "DataError", "StrategyError", "SpaceFileError", "OutputError"]
+__all__ = ["TrainingError", "DataError", "StrategyError", "ConfigError", "BackendError", "SpaceFileError",
+           "OutputError"]
 
 
 class TrainingError(HParamsToolsError):
@@ -16,4 +17,12 @@ class DataError(TrainingError):
 
 
 class StrategyError(TrainingError):
-    """An unknown search strategy or an option the strategy cannot honour."""
+    """An unknown search strategy or a search setting it cannot honour (trials, grid points, Hyperband)."""
+
+
+class ConfigError(TrainingError):
+    """A training or validation option, or the distributed environment, has a value the sweep cannot use."""
+
+
+class BackendError(ConfigError):
+    """The Keras backend is unknown, not installed, or another one is already loaded in this process."""

@@ -1,24 +1,32 @@
-"""The one place that writes HParams summaries: experiment config, session start and session end.
+"""The one place that writes the sweep's TensorBoard data: experiment, sessions and epoch scalars.
 
-keras-tuner writes HParams only on the TensorFlow backend and only through its
-own TensorBoard hook; the sweep does not rely on that. It writes:
+Everything goes through :mod:`hparams_tools.io.writer` (no ``tf.summary``), so
+the files are the same on every Keras backend and no backend needs TensorFlow:
 
 * the experiment (``hparams_config``) once at the logdir root, with every
   parameter's domain, the metrics with display names, and a description whose
   line ``objective: <metric> <goal>`` tells the analysis what was optimised;
-* per session (a trial, or a fold of a trial under CV) a start info with the
-  values and the trial id as group, and an end info SUCCESS or FAILURE.
-
-Per-epoch ``train/`` and ``validation/`` scalars come from Keras' own
-TensorBoard callback, pointed at the session directory.
+* per session (a trial, or a fold or repeat of a trial) a start info with the
+  values and the trial id as group, and an end info SUCCESS or FAILURE;
+* per epoch, :class:`EpochScalars` (a Keras callback) writes what Keras' own
+  ``TensorBoard`` callback writes with its defaults: ``epoch_<metric>`` into
+  ``<session>/train`` (with ``epoch_learning_rate``) and
+  ``<session>/validation``, step = epoch, as rank-0 float32 tensors, and after each validation pass
+  ``evaluation_<metric>_vs_iterations`` into ``validation`` at the optimizer's step count.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-__all__ = ["METRICS", "write_experiment_config", "Session"]
+import keras
+
+from hparams_tools.io.experiment import MetricInfo
+from hparams_tools.io.writer import EventWriter
+
+__all__ = ["METRICS", "write_experiment_config", "Session", "EpochScalars"]
 
 # (group, tag, display name) of the metrics the sweep declares.
 METRICS: tuple[tuple[str, str, str], ...] = (
@@ -29,78 +37,108 @@ METRICS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _write_pb(logdir: str, summary_pb: Any) -> None:
-    import tensorflow as tf
-
-    writer = tf.summary.create_file_writer(str(logdir))
-    with writer.as_default():
-        tf.summary.experimental.write_raw_pb(summary_pb.SerializeToString(), step=0)
-    writer.flush()
-    writer.close()
-
-
 def write_experiment_config(logdir: str, hparams: Sequence[Any], *, objective: str, goal: str,
                             description: str = "", time_created: float | None = None) -> None:
     """Write the experiment summary (``hparams_config`` plus a description) at ``logdir``.
 
     Args:
         logdir: The experiment root.
-        hparams: ``hp.HParam`` objects with their domains.
+        hparams: :class:`hparams_tools.io.experiment.HParamInfo` objects with their domains.
         objective: The objective metric name, e.g. ``validation/epoch_accuracy``.
         goal: ``maximize`` or ``minimize``.
         description: Free text put before the objective line.
         time_created: Seconds since the epoch (now by default).
     """
-    from tensorboard.plugins.hparams import api as hp
-    from tensorboard.plugins.hparams import api_pb2, summary
-
-    infos = []
-    for h in hparams:
-        info = api_pb2.HParamInfo(name=h.name, description=h.description, display_name=h.display_name or "")
-        if h.domain is not None:
-            h.domain.update_hparam_info(info)
-        infos.append(info)
-    metrics = [hp.Metric(tag, group=group, display_name=name).as_proto() for group, tag, name in METRICS]
+    metrics = [MetricInfo(group, tag, name) for group, tag, name in METRICS]
     if objective not in {f"{g}/{t}" for g, t, _ in METRICS}:
         group, _, tag = objective.rpartition("/")
-        metrics.append(hp.Metric(tag, group=group or None, display_name=objective).as_proto())
+        metrics.append(MetricInfo(group, tag, objective))
     text = (description.rstrip() + "\n" if description else "") + f"objective: {objective} {goal}"
-    pb = summary.experiment_pb(infos, metrics, description=text, time_created_secs=time_created or time.time())
-    _write_pb(logdir, pb)
+    with EventWriter(logdir) as writer:
+        writer.add_experiment(hparams, metrics, description=text,
+                              time_created=time.time() if time_created is None else time_created)
 
 
 class Session:
     """One HParams session: a start info now, an end info at :meth:`end`.
 
     Args:
-        run_dir: The session directory (Keras' TensorBoard callback writes below it).
+        run_dir: The session directory (:class:`EpochScalars` writes below it).
         values: Hyperparameter values (plain Python scalars).
         group: The session group (the trial id).
     """
 
     def __init__(self, run_dir: str, values: Mapping[str, Any], *, group: str) -> None:
-        import tensorflow as tf
-        from tensorboard.plugins.hparams import summary_v2
-
         self.run_dir = str(run_dir)
-        self._writer = tf.summary.create_file_writer(self.run_dir)
+        self._writer = EventWriter(self.run_dir)
         self.ended = False
-        pb = summary_v2.hparams_pb(dict(values), trial_id=group, start_time_secs=time.time())
-        with self._writer.as_default():
-            tf.summary.experimental.write_raw_pb(pb.SerializeToString(), step=0)
+        self._writer.add_session_start(dict(values), group=group)
         self._writer.flush()
 
     def end(self, status: str = "SUCCESS") -> None:
         """Write the end info (``SUCCESS`` or ``FAILURE``) and close the writer; idempotent."""
         if self.ended:
             return
-        import tensorflow as tf
-        from tensorboard.plugins.hparams import api_pb2, summary
-
-        code = {"SUCCESS": api_pb2.STATUS_SUCCESS, "FAILURE": api_pb2.STATUS_FAILURE}[status]
-        with self._writer.as_default():
-            tf.summary.experimental.write_raw_pb(summary.session_end_pb(code, time.time()).SerializeToString(),
-                                                 step=0)
-        self._writer.flush()
+        self._writer.add_session_end(status)
         self._writer.close()
         self.ended = True
+
+
+class EpochScalars(keras.callbacks.Callback):
+    """Per-epoch ``train/`` and ``validation/`` scalars, as Keras' ``TensorBoard`` callback writes them.
+
+    Same run directories, tags (``epoch_`` + the logs key, ``val_`` moved to
+    ``validation/``; ``evaluation_<metric>_vs_iterations`` per validation pass),
+    steps (the epoch index, continuing from ``initial_epoch``; the optimizer's
+    iterations) and encoding, on every backend (a test compares the files with
+    Keras' callback's). Each file is flushed after every epoch, so a
+    live sweep can be read while it trains.
+
+    Args:
+        run_dir: The session directory.
+    """
+
+    def __init__(self, run_dir: str | Path) -> None:
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        self._writers: dict[str, EventWriter] = {}
+
+    def _writer(self, group: str) -> EventWriter:
+        if group not in self._writers:  # created at the first epoch's end, like Keras' lazy writers
+            self._writers[group] = EventWriter(self.run_dir / group)
+        return self._writers[group]
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        train = {k: v for k, v in logs.items() if not k.startswith("val_")}
+        if train:
+            optimizer = getattr(self.model.optimizer, "inner_optimizer", self.model.optimizer)  # loss scaling
+            train["learning_rate"] = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        groups = {"train": train, "validation": {k[4:]: v for k, v in logs.items() if k.startswith("val_")}}
+        for group, values in groups.items():
+            if not values:
+                continue
+            writer = self._writer(group)
+            for name, value in values.items():
+                writer.add_scalar(f"epoch_{name}", float(value), epoch)
+            writer.flush()
+
+    def on_test_end(self, logs: dict | None = None) -> None:
+        # Keras' callback also logs each validation pass against the optimizer's step count.
+        optimizer = getattr(self.model, "optimizer", None)
+        if not logs or optimizer is None or not hasattr(optimizer, "iterations"):
+            return
+        step = int(keras.ops.convert_to_numpy(optimizer.iterations))
+        writer = self._writer("validation")
+        for name, value in logs.items():
+            writer.add_scalar(f"evaluation_{name}_vs_iterations", float(value), step)
+        writer.flush()
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the event files (idempotent; also for a fit that raised before its end)."""
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()

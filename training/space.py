@@ -1,4 +1,4 @@
-"""Space file -> keras-tuner ``HyperParameters`` and TensorBoard ``hp.HParam`` domains.
+"""Space file -> keras-tuner ``HyperParameters`` and TensorBoard HParams domains (``HParamInfo``).
 
 Parsing and validation live in :mod:`hparams_tools.space` (the one parser the
 analysis' ``suggest`` also writes with); this module only converts.
@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from hparams_tools.io.experiment import Discrete, HParamInfo, Interval
 from hparams_tools.space import Parameter, SearchSpace, load_space
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
 ]
 
 DEFAULT_SPACE = "default_space.yaml"
+# TensorBoard's DataType of a discrete domain, by the Python type of its values (ints are FLOAT64 there too).
+_TYPE_NAMES = {bool: "bool", int: "float", float: "float", str: "string"}
 
 
 def default_space_path() -> Path:
@@ -141,25 +144,26 @@ def hyperband_epochs(max_epochs: int, factor: int) -> list[int]:
     return sorted({math.ceil(max_epochs / factor**k) for k in range(s_max + 1)})
 
 
-def to_hparams(space: SearchSpace, *, overrides: dict[str, list[Any]] | None = None) -> list:
-    """TensorBoard ``hp.HParam`` objects for every parameter, with their domains.
+def to_hparams(space: SearchSpace, *, overrides: dict[str, list[Any]] | None = None) -> list[HParamInfo]:
+    """The experiment's hparam infos for every parameter, with their domains and types.
 
-    ``log_uniform_values`` becomes a ``RealInterval`` whose description says
-    "log scale", ``uniform``/``int_uniform`` say "linear scale" (the analysis' one scale
-    rule, :mod:`hparams_tools.analysis.scale`, reads it as the declared scale).
+    Types and domains follow TensorBoard's ``hp.HParam`` (whose module imports
+    TensorFlow, so it is not used): intervals and numeric value lists are
+    ``float``, discrete values are sorted. A distribution's description says
+    "(sampled on a log scale)" or "(sampled on a linear scale)": the analysis' one
+    scale rule, :mod:`hparams_tools.analysis.scale`, reads it as the declared scale.
+    A conditional distribution's interval is the envelope of its per-category ranges.
 
     Args:
         space: The parsed space.
         overrides: Parameter name -> discrete values replacing its domain
             (Hyperband's epoch counts).
     """
-    from tensorboard.plugins.hparams import api as hp
-
     out = []
     for name, p in space.parameters.items():
-        desc = p.description
+        desc = p.description or ""
         if overrides and name in overrides:
-            domain = hp.Discrete(sorted(overrides[name]))
+            values = list(overrides[name])
         elif p.kind in ("values", "value"):
             values = list(p.values)
             if len({type(v) for v in values}) > 1:
@@ -167,14 +171,12 @@ def to_hparams(space: SearchSpace, *, overrides: dict[str, list[Any]] | None = N
                     values = [float(v) for v in values]
                 else:
                     values = [str(v) for v in values]
-            domain = hp.Discrete(values)
-        elif p.kind == "int_uniform":
-            domain = hp.IntInterval(*_envelope(p, int))
         else:
-            domain = hp.RealInterval(*_envelope(p, float))
-        if p.is_distribution:  # the declared scale, read back by hparams_tools.analysis.scale
+            # the declared scale, read back by hparams_tools.analysis.scale
             desc = (desc + " " if desc else "") + ("(sampled on a log scale)" if p.is_log else "(sampled on a linear scale)")
-        out.append(hp.HParam(name, domain, description=desc))
+            out.append(HParamInfo(name, "float", "", desc, Interval(*_envelope(p, float))))
+            continue
+        out.append(HParamInfo(name, _TYPE_NAMES[type(values[0])], "", desc, Discrete(tuple(sorted(values)))))
     return out
 
 

@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 # TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notes) would bury the progress lines.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -26,7 +26,9 @@ from hparams_tools.errors import HParamsToolsError, OutputError
 from hparams_tools.cli import OneLineArgumentParser, error_line
 from hparams_tools.space import MAX_TRIALS, METHODS, SearchSpace, load_space
 
-from .errors import StrategyError
+from ._backend import BACKENDS, DEFAULT_BACKEND
+from .errors import ConfigError, DataError, StrategyError
+from .progress import Progress, leaderboard, watch_chief
 
 __all__ = ["build_parser", "main", "run_sweep", "SweepResult"]
 
@@ -71,6 +73,10 @@ resume and distribution:
   machine with a shared logdir; `python -m training.launch --workers N -- <args>`
   does it for N local workers.
 
+backends:
+  The sweep runs on Keras 3's TensorFlow, JAX or PyTorch backend: --backend NAME, else
+  $KERAS_BACKEND, else {default} (--data tfds:NAME needs tensorflow).
+
 exit status: 0 done, 2 bad input (one line on stderr), 1 unexpected error.
 """
 
@@ -83,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "TensorBoard HParams session (open it with TensorBoard or analyse it with hparams-tools). "
                     "Without arguments: the shipped default space (learning rate, epochs, batch size), random "
                     "search, on the built-in generated flower dataset, into logs/flowers/default.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EPILOG.replace("{default}", DEFAULT_BACKEND), formatter_class=argparse.RawDescriptionHelpFormatter)
     g = p.add_argument_group("search")
     g.add_argument("--space", metavar="FILE", help="search-space YAML replacing the shipped default "
                    "(training/default_space.yaml)")
@@ -102,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("data and validation")
     g.add_argument("--data", default="builtin", metavar="SOURCE", help="'builtin' (generated flowers, default), a "
                    "folder with one sub-folder of JPEG/PNG images per class, or tfds:<name> (e.g. tfds:tf_flowers; "
-                   "needs tensorflow-datasets)")
+                   "needs tensorflow-datasets and --backend tensorflow)")
     g.add_argument("--image-size", type=int, metavar="PX", help="image side in pixels (default 32 for builtin, "
                    "64 otherwise); small values make tests fast")
     g.add_argument("--samples-per-class", type=int, default=250, metavar="N", help="builtin data: images per class "
@@ -113,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "by trial; the oracle gets the mean (default: the space's folds, else a hold-out split)")
     g.add_argument("--validation-split", type=float, default=0.2, metavar="F", help="hold-out fraction "
                    "(default 0.2)")
-    g.add_argument("--augment", default="flip", metavar="MODE", help="training augmentation in the tf.data "
+    g.add_argument("--augment", default="flip", metavar="MODE", help="training augmentation in the input "
                    "pipeline: flip (random horizontal flip; default: the built-in data already varies rotation "
                    "and scale), full (flip, rotation, zoom; for real photos), none")
     g = p.add_argument_group("output")
@@ -123,8 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: resume it)")
     g.add_argument("--no-report", action="store_true", help="do not write <logdir>/report.html at the end")
     g.add_argument("--quiet", action="store_true", help="no progress lines")
-    g.add_argument("--verbose", action="store_true", help="also show Keras' per-epoch progress and TensorFlow's native start-up log")
+    g.add_argument("--verbose", action="store_true", help="also show Keras' per-epoch progress and the "
+                   "backend's native start-up log")
     g = p.add_argument_group("hardware")
+    g.add_argument("--backend", metavar="NAME", help="Keras backend: "
+                   f"{', '.join(BACKENDS)} (default: $KERAS_BACKEND, else {DEFAULT_BACKEND}); the logs are the same "
+                   "on every backend")
     g.add_argument("--mixed-precision", action="store_true", help="train with the mixed_float16 policy (GPUs)")
     g.add_argument("--xla", default="auto", metavar="MODE", help="XLA compilation of the train step: auto "
                    "(Keras decides; default), on, off")
@@ -149,8 +159,12 @@ def _fail(msg: str) -> None:
     raise StrategyError(msg)
 
 
+def _bad_option(msg: str) -> None:
+    raise ConfigError(msg)
+
+
 def resolve(args: argparse.Namespace) -> tuple[SearchSpace, dict]:
-    """Apply the flags to the space file; validate everything that needs no TensorFlow.
+    """Apply the flags to the space file; validate everything that needs no Keras backend.
 
     Returns:
         The effective space and the settings dict stored with the sweep (for resume checks).
@@ -167,16 +181,16 @@ def resolve(args: argparse.Namespace) -> tuple[SearchSpace, dict]:
         _fail(f"--max-trials must be from 1 to {MAX_TRIALS}, got {max_trials}")
     folds = args.folds if args.folds is not None else int(space.options.get("folds", 0) or 0)
     if folds == 1 or folds < 0:
-        _fail(f"--folds must be 0 (hold-out) or at least 2, got {folds}")
+        _bad_option(f"--folds must be 0 (hold-out) or at least 2, got {folds}")
     executions = space.options.get("executions_per_trial", 1)
     if not isinstance(executions, int) or isinstance(executions, bool) or executions < 1:
         _fail(f"executions_per_trial must be a positive integer, got {executions!r}")
     if args.augment not in ("full", "flip", "none"):
-        _fail(f"unknown --augment {args.augment!r}; use full, flip or none")
+        _bad_option(f"unknown --augment {args.augment!r}; use full, flip or none")
     if args.xla not in ("auto", "on", "off"):
-        _fail(f"unknown --xla {args.xla!r}; use auto, on or off")
+        _bad_option(f"unknown --xla {args.xla!r}; use auto, on or off")
     if not 0 < args.validation_split < 1:
-        _fail(f"--validation-split must be between 0 and 1, got {args.validation_split}")
+        _bad_option(f"--validation-split must be between 0 and 1, got {args.validation_split}")
     if args.grid_points < 1:
         _fail(f"--grid-points must be at least 1, got {args.grid_points}")
     hb = dict(space.options.get("hyperband") or {})
@@ -192,7 +206,7 @@ def resolve(args: argparse.Namespace) -> tuple[SearchSpace, dict]:
             max_epochs = max(v for v in ep.values) if ep.kind in ("values", "value") else ep.max
     image_size = args.image_size or (32 if args.data == "builtin" else 64)
     if image_size < 8:
-        _fail(f"--image-size must be at least 8, got {image_size}")
+        _bad_option(f"--image-size must be at least 8, got {image_size}")
     space = replace(space, method=method, seed=seed, max_trials=max_trials,
                     metric=space.metric or "validation/epoch_accuracy")
     name = args.name or space.name or "default"
@@ -213,7 +227,7 @@ def _role() -> str:
     if "KERASTUNER_ORACLE_IP" not in os.environ:
         return "single"
     if "KERASTUNER_ORACLE_PORT" not in os.environ or "KERASTUNER_TUNER_ID" not in os.environ:
-        raise StrategyError("distributed mode needs KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP and "
+        raise ConfigError("distributed mode needs KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP and "
                             "KERASTUNER_ORACLE_PORT all set")
     return "chief" if "chief" in os.environ["KERASTUNER_TUNER_ID"] else "worker"
 
@@ -272,48 +286,52 @@ def prepare_logdir(logdir: Path, settings: dict, *, overwrite: bool, role: str, 
     return False
 
 
-def _configure_tensorflow(args: argparse.Namespace, quiet: bool) -> Any:
-    """Pick devices (MirroredStrategy on several GPUs), set mixed precision; print the devices used."""
-    import tensorflow as tf
+def _start_backend(args: argparse.Namespace) -> tuple[str, Any]:
+    """Choose and import the Keras backend, pick devices, set mixed precision; print the devices used.
 
+    Returns:
+        The backend name and a ``tf.distribute`` strategy (TensorFlow with several GPUs) or None.
+    """
+    from ._backend import choose_backend, hide_gpus, import_keras
+
+    backend = choose_backend(args.backend)
     if args.cpu:
-        tf.config.set_visible_devices([], "GPU")
-    gpus = tf.config.list_logical_devices("GPU") if not args.cpu else []
-    if args.mixed_precision:
-        import keras
+        hide_gpus()
+    gpus = import_keras(verbose=args.verbose)
+    if args.cpu:  # the environment hides GPUs from a backend not imported yet; never use one here
+        gpus = []
+    import keras
 
+    if args.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
     strategy = None
-    if len(gpus) > 1:
+    if backend == "tensorflow" and len(gpus) > 1:
+        import tensorflow as tf
+
         strategy = tf.distribute.MirroredStrategy()
-        devices = f"{len(gpus)} GPUs with MirroredStrategy: {', '.join(g.name for g in gpus)}"
+        devices = f"{len(gpus)} GPUs with MirroredStrategy: {', '.join(gpus)}"
     elif gpus:
-        devices = f"GPU {gpus[0].name}"
+        devices = f"GPU {gpus[0]}"
     else:
         devices = f"CPU ({os.cpu_count()} cores)"
-    if not quiet:
+    if not args.quiet:
         mp = ", mixed precision (mixed_float16)" if args.mixed_precision else ""
-        print(f"devices: {devices}{mp}, XLA {args.xla}", flush=True)
-    return strategy
+        print(f"backend {backend}; devices: {devices}{mp}, XLA {args.xla}", flush=True)
+    return backend, strategy
 
 
-def _fmt_time(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"
+class _Plan(NamedTuple):
+    """What the oracle gets and what the experiment declares."""
+
+    hps: Any             # keras-tuner HyperParameters
+    max_trials: int      # the oracle's max_trials
+    total: int           # trials the sweep expects (Hyperband: its bracket sizes)
+    hparams: list        # HParamInfo per logged hyperparameter
 
 
-def _fmt_values(values: dict) -> str:
-    out = []
-    for k, v in values.items():
-        if k.startswith("tuner/"):
-            continue
-        out.append(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}")
-    return " ".join(out)
-
-
-def _plan(space: SearchSpace, settings: dict) -> tuple[Any, int, int, list]:
+def _plan(space: SearchSpace, settings: dict) -> _Plan:
     """keras-tuner space, the oracle's max_trials, the expected trial count and the HParams domains."""
-    from tensorboard.plugins.hparams import api as hp
+    from hparams_tools.io.experiment import Discrete, HParamInfo
 
     from .space import hyperband_epochs, to_hparams, to_keras_tuner
     from .tuner import hyperband_trial_count
@@ -332,12 +350,112 @@ def _plan(space: SearchSpace, settings: dict) -> tuple[Any, int, int, list]:
         max_trials = min(max_trials or n_grid, n_grid) if method == "grid" else (max_trials or n_grid)
     max_trials = max_trials or 10
     if not hyperband:
-        return hps, max_trials, max_trials, to_hparams(space)
+        return _Plan(hps, max_trials, max_trials, to_hparams(space))
     epochs = hyperband_epochs(hb["max_epochs"], hb["factor"])
     hparams = to_hparams(space, overrides={"epochs": epochs})
     if "epochs" not in space.parameters:
-        hparams.append(hp.HParam("epochs", hp.Discrete(epochs)))
-    return hps, max_trials, hyperband_trial_count(hb["max_epochs"], hb["factor"], hb["iterations"]), hparams
+        hparams.append(HParamInfo("epochs", "float", "", "", Discrete(tuple(epochs))))
+    return _Plan(hps, max_trials, hyperband_trial_count(hb["max_epochs"], hb["factor"], hb["iterations"]), hparams)
+
+
+def _load_data(args: argparse.Namespace, space: SearchSpace, settings: dict) -> Any:
+    """The sweep's images in memory; checks that the folds fit them."""
+    from .data import load_data
+
+    data = load_data(args.data, image_size=settings["image_size"], samples_per_class=args.samples_per_class,
+                     seed=space.seed, cache_dir=args.cache_dir)
+    if settings["folds"] > len(data.y):
+        raise DataError(f"--folds {settings['folds']} exceeds the {len(data.y)} examples")
+    return data
+
+
+def _announce(space: SearchSpace, settings: dict, args: argparse.Namespace, *, role: str, resuming: bool,
+              total: int, data: Any, logdir: Path) -> None:
+    """The first line of a run: what starts (or resumes, or joins), on which data, into which logdir."""
+    mode = f"{settings['folds']}-fold CV" if settings["folds"] else f"hold-out {args.validation_split:g}"
+    if role == "worker":
+        what = "joining as " + os.environ.get("KERASTUNER_TUNER_ID", "")
+    else:
+        what = "resuming" if resuming else "starting"
+    print(f"{what} sweep {settings['name']!r}: {space.method}, {total} trials, objective {space.metric} "
+          f"({space.goal}), {mode}; data: {data.source}, {len(data.y)} images, {len(data.class_names)} classes; "
+          f"logdir {logdir}", flush=True)
+
+
+def _write_experiment(logdir: Path, space: SearchSpace, settings: dict, hparams: list, data: Any,
+                      backend: str) -> None:
+    """The experiment summary at the logdir root and the settings a resume is checked against."""
+    from . import hparams_logging
+
+    validation = f"{settings['folds']}-fold CV" if settings["folds"] else "hold-out validation"
+    desc = (f"Flower CNN sweep '{settings['name']}': {space.method} search on {data.source}, {validation}, "
+            f"seed {space.seed}, Keras backend {backend}.")
+    hparams_logging.write_experiment_config(str(logdir), hparams, objective=space.metric, goal=space.goal,
+                                            description=desc)
+    with atomic_write(logdir / STATE_DIR / SETTINGS) as fh:
+        json.dump(settings, fh, indent=1)
+
+
+class _TrialLog:
+    """keras-tuner's end-of-trial hook in this process: records each trial and prints its progress line."""
+
+    def __init__(self, progress: Progress, *, quiet: bool) -> None:
+        self.progress, self.quiet = progress, quiet
+        self.trials: list[dict] = []  # id, status, score, values, epochs
+
+    def __call__(self, trial: Any, info: dict) -> None:
+        status = str(trial.status)
+        score = info["score"] if status == "COMPLETED" else None
+        self.trials.append({"id": trial.trial_id, "status": status, "score": score,
+                            "values": dict(trial.hyperparameters.values), "epochs": info["epochs"]})
+        line = self.progress.add(trial.trial_id, trial.hyperparameters.values, score, info["failure"] or status)
+        if not self.quiet:
+            print(line, flush=True)
+
+
+def _make_tuner(args: argparse.Namespace, space: SearchSpace, settings: dict, plan: _Plan, *, data: Any,
+                logdir: Path, strategy: Any, on_trial_done: _TrialLog) -> Any:
+    """The oracle for the strategy and the tuner that runs, validates and logs each trial."""
+    import warnings
+
+    from .tuner import FlowerTuner, TrialSetup, make_oracle
+
+    # Keras warns that fit's shuffle flag is ignored for tf.data input; the pipeline shuffles itself.
+    warnings.filterwarnings("ignore", message=".*shuffle=True.*was passed.*")
+    # Hyperband continues a promoted trial from its parent's weights; the fresh optimizer starts anew
+    warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+    hb = settings["hyperband"]
+    setup = TrialSetup(
+        data=data, logdir=logdir, image_size=settings["image_size"], objective=space.metric, goal=space.goal,
+        logged=tuple(h.name for h in plan.hparams), seed=space.seed, folds=settings["folds"],
+        executions=settings["executions"], validation_fraction=args.validation_split, augment=args.augment,
+        hyperband=space.method == "hyperband", mixed_precision=args.mixed_precision, distribution=strategy,
+        jit_compile={"auto": "auto", "on": True, "off": False}[args.xla],
+        fit_verbose=2 if args.verbose else 0, on_trial_done=on_trial_done, epoch_budget=args.epoch_budget)
+    oracle = make_oracle(space.method, plan.hps, objective=space.metric, goal=space.goal,
+                         max_trials=plan.max_trials, seed=space.seed, max_epochs=hb["max_epochs"],
+                         factor=hb["factor"], iterations=hb["iterations"])
+    return FlowerTuner(oracle, setup, directory=str(logdir / STATE_DIR), project_name=PROJECT, overwrite=False)
+
+
+def _all_trials(tuner: Any) -> list[dict]:
+    """Every trial the oracle knows (the chief's or a single process's view, resumed ones included)."""
+    return [{"id": t.trial_id, "status": str(t.status), "score": t.score if t.status == "COMPLETED" else None,
+             "values": dict(t.hyperparameters.values), "epochs": tuner.epochs_spent.get(t.trial_id, 0)}
+            for t in tuner.oracle.trials.values()]
+
+
+def _finish(result: SweepResult, args: argparse.Namespace) -> None:
+    """Leaderboard, report and where to look next (chief or single process)."""
+    if not args.quiet:
+        print(leaderboard(result.trials, objective=result.objective, goal=result.goal, seconds=result.seconds))
+    if not args.no_report:
+        result.report = _write_report(result.logdir, result.objective, args.quiet)
+    if not args.quiet:
+        print(f"\nopen it in TensorBoard:  tensorboard --logdir {result.logdir}   (then the HPARAMS tab)")
+        print(f"analyse it:              hparams-tools analyze {result.logdir}")
+        if result.report:
+            print(f"report:                  {result.report}")
 
 
 def run_sweep(args: argparse.Namespace) -> SweepResult:
@@ -346,168 +464,33 @@ def run_sweep(args: argparse.Namespace) -> SweepResult:
     role = _role()
     logdir = Path(args.logdir or Path("logs") / "flowers" / settings["name"])
     prepare_logdir(logdir, settings, overwrite=args.overwrite, role=role, dry_run=True)
-    quiet = args.quiet
-
-    from ._tf import import_tensorflow
-    from .data import load_data
-
-    import_tensorflow(verbose=args.verbose)
-
-    data = load_data(args.data, image_size=settings["image_size"], samples_per_class=args.samples_per_class,
-                     seed=space.seed, cache_dir=args.cache_dir)
-    if settings["folds"] > len(data.y):
-        _fail(f"--folds {settings['folds']} exceeds the {len(data.y)} examples")
+    backend, strategy = _start_backend(args)
+    data = _load_data(args, space, settings)
     resuming = prepare_logdir(logdir, settings, overwrite=args.overwrite, role=role)
-
-    import warnings
-
-    # Keras warns that fit's shuffle flag is ignored for tf.data input; the pipeline shuffles itself.
-    warnings.filterwarnings("ignore", message=".*shuffle=True.*was passed.*")
-    # Hyperband continues a promoted trial from its parent's weights; the fresh optimizer starts anew
-    warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-    strategy = _configure_tensorflow(args, quiet)
-    from . import hparams_logging
-    from .tuner import FlowerTuner, TrialSetup, make_oracle
-
-    method = space.method
-    hb = settings["hyperband"]
-    hyperband = method == "hyperband"
-    hps, max_trials, total, hparams = _plan(space, settings)
-    logged = tuple(h.name for h in hparams)
-
-    if not quiet:
-        mode = f"{settings['folds']}-fold CV" if settings["folds"] else f"hold-out {args.validation_split:g}"
-        what = "resuming" if resuming and role != "worker" else ("joining as " + os.environ.get(
-            "KERASTUNER_TUNER_ID", "") if role == "worker" else "starting")
-        print(f"{what} sweep {settings['name']!r}: {method}, {total} trials, objective {space.metric} ({space.goal}), "
-              f"{mode}; data: {data.source}, {len(data.y)} images, {len(data.class_names)} classes; logdir {logdir}",
-              flush=True)
-
+    plan = _plan(space, settings)
+    if not args.quiet:
+        _announce(space, settings, args, role=role, resuming=resuming, total=plan.total, data=data, logdir=logdir)
     if role != "worker" and not resuming:
-        desc = (f"Flower CNN sweep '{settings['name']}': {method} search on {data.source}, "
-                f"{'%d-fold CV' % settings['folds'] if settings['folds'] else 'hold-out validation'}, seed {space.seed}.")
-        hparams_logging.write_experiment_config(str(logdir), hparams, objective=space.metric, goal=space.goal,
-                                                description=desc)
-        with atomic_write(logdir / STATE_DIR / SETTINGS) as fh:
-            json.dump(settings, fh, indent=1)
+        _write_experiment(logdir, space, settings, plan.hparams, data, backend)
 
-    start = time.time()
-    progress = {"done": 0, "best": None, "new": 0}
-    results: list[dict] = []
-
-    def on_done(trial: Any, info: dict) -> None:
-        status = str(trial.status)
-        score = info["score"] if status == "COMPLETED" else None
-        progress["done"] += 1
-        progress["new"] += 1
-        results.append({"id": trial.trial_id, "status": status, "score": score,
-                        "values": dict(trial.hyperparameters.values), "epochs": info["epochs"]})
-        if score is not None and (progress["best"] is None or _better(score, progress["best"][0], space.goal)):
-            progress["best"] = (score, trial.trial_id)
-        if quiet:
-            return
-        elapsed = time.time() - start
-        outcome = f"{score:.4f}" if score is not None else f"FAILED ({info['failure'] or status})"
-        best = f"{progress['best'][0]:.4f} (trial {progress['best'][1]})" if progress["best"] else "-"
-        if role == "worker":  # the chief owns the count; a worker reports its own share
-            where = f"trial {trial.trial_id} ({progress['done']} done here)"
-            timing = f"elapsed {_fmt_time(elapsed)}"
-        else:
-            left = max(0, total - progress["done"])
-            where = f"trial {progress['done']}/{total} [{trial.trial_id}]"
-            timing = f"elapsed {_fmt_time(elapsed)}, ETA {_fmt_time(elapsed / progress['new'] * left)}"
-        print(f"{where} {_fmt_values(trial.hyperparameters.values)} -> {outcome} | {timing}, best {best}", flush=True)
-
-    setup = TrialSetup(
-        data=data, logdir=logdir, image_size=settings["image_size"], objective=space.metric, goal=space.goal,
-        logged=logged, seed=space.seed, folds=settings["folds"], executions=settings["executions"],
-        validation_fraction=args.validation_split,
-        augment=args.augment, hyperband=hyperband, mixed_precision=args.mixed_precision, distribution=strategy,
-        jit_compile={"auto": "auto", "on": True, "off": False}[args.xla],
-        fit_verbose=2 if args.verbose else 0, on_trial_done=on_done, epoch_budget=args.epoch_budget)
-    oracle = make_oracle(method, hps, objective=space.metric, goal=space.goal, max_trials=max_trials,
-                         seed=space.seed, max_epochs=hb["max_epochs"], factor=hb["factor"],
-                         iterations=hb["iterations"])
-    tuner = FlowerTuner(oracle, setup, directory=str(logdir / STATE_DIR), project_name=PROJECT, overwrite=False)
+    progress = Progress(total=plan.total, goal=space.goal, role=role, start=time.time())
+    trial_log = _TrialLog(progress, quiet=args.quiet)
+    tuner = _make_tuner(args, space, settings, plan, data=data, logdir=logdir, strategy=strategy,
+                        on_trial_done=trial_log)
     if role != "worker":
-        finished = [t for t in tuner.oracle.trials.values() if t.status in ("COMPLETED", "FAILED")]
-        progress["done"] = len(finished)
-        for t in finished:
-            if t.status == "COMPLETED" and t.score is not None and (
-                    progress["best"] is None or _better(t.score, progress["best"][0], space.goal)):
-                progress["best"] = (t.score, t.trial_id)
-        if finished and not quiet:
-            print(f"{len(finished)} finished trial(s) kept; continuing", flush=True)
-    if role == "chief" and not quiet:
-        _watch_chief(tuner.oracle, total, space.goal, start)
+        kept = progress.keep(tuner.oracle.trials.values())
+        if kept and not args.quiet:
+            print(f"{kept} finished trial(s) kept; continuing", flush=True)
+    if role == "chief" and not args.quiet:
+        watch_chief(tuner.oracle, progress)
     tuner.search(verbose=0)
-    seconds = time.time() - start
 
-    trials = results
+    result = SweepResult(logdir=logdir, objective=space.metric, goal=space.goal,
+                         trials=trial_log.trials if role == "worker" else _all_trials(tuner),
+                         epochs_spent=sum(tuner.epochs_spent.values()), seconds=time.time() - progress.start)
     if role != "worker":
-        trials = [{"id": t.trial_id, "status": str(t.status), "score": t.score if t.status == "COMPLETED" else None,
-                   "values": dict(t.hyperparameters.values),
-                   "epochs": tuner.epochs_spent.get(t.trial_id, 0)} for t in tuner.oracle.trials.values()]
-    result = SweepResult(logdir=logdir, objective=space.metric, goal=space.goal, trials=trials,
-                         epochs_spent=sum(tuner.epochs_spent.values()), seconds=seconds)
-    if role != "worker":
-        if not quiet:
-            _print_leaderboard(result)
-        if not args.no_report:
-            result.report = _write_report(logdir, space.metric, quiet)
-        if not quiet:
-            print(f"\nopen it in TensorBoard:  tensorboard --logdir {logdir}   (then the HPARAMS tab)")
-            print(f"analyse it:              hparams-tools analyze {logdir}")
-            if result.report:
-                print(f"report:                  {result.report}")
+        _finish(result, args)
     return result
-
-
-def _watch_chief(oracle: Any, total: int, goal: str, start: float) -> None:
-    """Print a progress line on the chief whenever a worker's trial ends (the chief itself runs none)."""
-    import threading
-
-    done = ("COMPLETED", "FAILED", "INVALID")
-    kept = {t.trial_id for t in list(oracle.trials.values()) if t.status in done}  # finished before a resume
-
-    def watch() -> None:
-        reported: set[str] = set(kept)
-        best: tuple[float, str] | None = None
-        while True:
-            time.sleep(1.0)
-            try:
-                trials = list(oracle.trials.values())
-            except RuntimeError:  # the dict changed while copying; try again next tick
-                continue
-            for t in trials:
-                if t.trial_id in reported or t.status not in done:
-                    continue
-                reported.add(t.trial_id)
-                score = t.score if t.status == "COMPLETED" else None
-                if score is not None and (best is None or _better(score, best[0], goal)):
-                    best = (score, t.trial_id)
-                elapsed = time.time() - start
-                eta = elapsed / max(1, len(reported) - len(kept)) * max(0, total - len(reported))
-                outcome = f"{score:.4f}" if score is not None else "FAILED"
-                shown = f"{best[0]:.4f} (trial {best[1]})" if best else "-"
-                print(f"trial {len(reported)}/{total} [{t.trial_id}] {_fmt_values(t.hyperparameters.values)} -> "
-                      f"{outcome} | elapsed {_fmt_time(elapsed)}, ETA {_fmt_time(eta)}, best {shown}", flush=True)
-
-    threading.Thread(target=watch, name="chief-progress", daemon=True).start()
-
-
-def _better(a: float, b: float, goal: str) -> bool:
-    return a > b if goal == "maximize" else a < b
-
-
-def _print_leaderboard(result: SweepResult, top: int = 5) -> None:
-    done = [t for t in result.trials if t["score"] is not None]
-    failed = [t for t in result.trials if t["score"] is None]
-    done.sort(key=lambda t: t["score"], reverse=result.goal == "maximize")
-    print(f"\nfinished in {_fmt_time(result.seconds)}: {len(done)} trial(s) succeeded, {len(failed)} failed")
-    print(f"best trials by {result.objective} ({result.goal}):")
-    for rank, t in enumerate(done[:top], 1):
-        print(f"  {rank}. trial {t['id']}  {t['score']:.4f}  {_fmt_values(t['values'])}")
 
 
 def _write_report(logdir: Path, objective: str, quiet: bool) -> Path | None:

@@ -27,8 +27,9 @@ import keras_tuner as kt
 
 from hparams_tools._files import safe_join
 
+from ._backend import set_random_seed
 from .data import Dataset, holdout_split, kfold_splits, make_pipeline
-from .hparams_logging import Session
+from .hparams_logging import EpochScalars, Session
 from .model import MODEL_HPARAMS, build_model
 from .space import python_value, resolve_values
 
@@ -67,7 +68,7 @@ class TrialSetup:
     hyperband: bool = False
     mixed_precision: bool = False
     jit_compile: bool | str = "auto"
-    distribution: Any = None         # a tf.distribute strategy, or None
+    distribution: Any = None         # a tf.distribute strategy (TensorFlow backend, several GPUs), or None
     fit_verbose: int = 0
     epoch_budget: int | None = None  # stop starting trials once this process trained this many epochs
     on_trial_done: Callable[[Any, dict], None] | None = field(default=None, repr=False)
@@ -226,7 +227,7 @@ class FlowerTuner(kt.Tuner):
             run_dir = trial_dir.joinpath(*parts)
             session = Session(str(run_dir), logged, group=str(trial.trial_id))
             try:
-                keras.utils.set_random_seed(s.seed * 100_000 + trial_index * 1000 + e * 100 + k)
+                set_random_seed(s.seed * 100_000 + trial_index * 1000 + e * 100 + k)
                 scores.append(self._fit(trial, hp, epochs, initial_epoch, tr, va, run_dir, session))
             except kt.errors.FailedTrialError as exc:
                 session.end("FAILURE")
@@ -262,14 +263,12 @@ class FlowerTuner(kt.Tuner):
         train = make_pipeline(s.data.x[tr], s.data.y[tr], batch_size, training=True,
                               augment=s.augment != "none", seed=s.seed, flip_only=s.augment == "flip")
         val = make_pipeline(s.data.x[va], s.data.y[va], 256, training=False, augment=False, seed=s.seed)
-        guard = _NonFinite()
-        callbacks = [
-            keras.callbacks.TerminateOnNaN(),
-            guard,
-            keras.callbacks.TensorBoard(str(run_dir), write_graph=False, profile_batch=0),
-        ]
-        history = model.fit(train, validation_data=val, epochs=epochs, initial_epoch=initial_epoch,
-                            callbacks=callbacks, verbose=s.fit_verbose)
+        guard, scalars = _NonFinite(), EpochScalars(run_dir)
+        try:
+            history = model.fit(train, validation_data=val, epochs=epochs, initial_epoch=initial_epoch,
+                                callbacks=[keras.callbacks.TerminateOnNaN(), guard, scalars], verbose=s.fit_verbose)
+        finally:
+            scalars.close()
         self.epochs_spent[trial.trial_id] = (self.epochs_spent.get(trial.trial_id, 0)
                                              + len(history.history.get("loss", [])))
         if guard.bad:

@@ -17,10 +17,11 @@ def write_space(path: Path, text: str) -> Path:
 
 
 def run_cli(args, *, module="training.sweep", timeout=600, cwd=None, env=None) -> subprocess.CompletedProcess:
-    """``python -m <module> <args>`` in a subprocess (stdout and stderr captured as text)."""
+    """``python -m <module> <args>`` (``python <args>`` when ``module`` is None) in a subprocess (output as text)."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), **(env or {})}
     env.pop("KERASTUNER_ORACLE_IP", None)
-    return subprocess.run([sys.executable, "-m", module, *map(str, args)], capture_output=True, text=True,
+    prefix = ["-m", module] if module else []
+    return subprocess.run([sys.executable, *prefix, *map(str, args)], capture_output=True, text=True,
                           env=env, timeout=timeout, cwd=cwd or ROOT)
 
 

@@ -98,7 +98,8 @@ def test_help_explains_the_options():
 def test_tfds_without_the_package_or_network_is_one_line(tmp_path):
     # An empty TFDS data dir and a probe at a closed local port: offline, whatever this machine's network.
     env = {"TFDS_DATA_DIR": str(tmp_path / "tfds"), "TRAINING_NET_PROBE": "127.0.0.1:9"}
-    proc = run_cli(["--data", "tfds:tf_flowers", "--logdir", tmp_path / "logs"], timeout=300, env=env)
+    proc = run_cli(["--data", "tfds:tf_flowers", "--backend", "tensorflow", "--logdir", tmp_path / "logs"],
+                   timeout=300, env=env)
     _assert_one_line_error(proc, "tfds:tf_flowers")
     try:
         import tensorflow_datasets  # noqa: F401
@@ -111,5 +112,39 @@ def test_tfds_without_the_package_or_network_is_one_line(tmp_path):
 
 def test_unknown_tfds_dataset_is_one_line(tmp_path):
     pytest.importorskip("tensorflow_datasets")
-    proc = run_cli(["--data", "tfds:no_such_flowers", "--logdir", tmp_path / "logs"], timeout=300)
+    proc = run_cli(["--data", "tfds:no_such_flowers", "--backend", "tensorflow", "--logdir", tmp_path / "logs"],
+                   timeout=300)
     _assert_one_line_error(proc, "unknown tfds dataset 'no_such_flowers'")
+
+
+def test_tfds_on_another_backend_is_one_line(tmp_path):
+    proc = run_cli(["--data", "tfds:tf_flowers", "--backend", "torch", "--logdir", tmp_path / "logs"])
+    _assert_one_line_error(proc, "needs the TensorFlow backend")
+    assert not (tmp_path / "logs").exists()
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_unknown_backend_is_one_line(tmp_path, how):
+    args, env = (["--backend", "theano"], {}) if how == "flag" else ([], {"KERAS_BACKEND": "theano"})
+    proc = run_cli([*args, "--logdir", tmp_path / "logs"], env=env)
+    _assert_one_line_error(proc, "'theano' is not a Keras backend; use one of tensorflow, jax, torch")
+    assert not (tmp_path / "logs").exists()
+
+
+def test_backend_not_installed_is_one_line(tmp_path):
+    """A missing backend package (hidden here the way Python hides a module: sys.modules[name] = None)."""
+    script = ("import sys; sys.modules['jax'] = None\n"
+              "from training.sweep import main\n"
+              f"sys.exit(main(['--backend', 'jax', '--logdir', {str(tmp_path / 'logs')!r}]))")
+    proc = run_cli(["-c", script], module=None, env={"KERAS_BACKEND": ""})
+    _assert_one_line_error(proc, "--backend jax: the jax package is not installed")
+    assert not (tmp_path / "logs").exists()
+
+
+def test_bad_training_option_is_a_config_error_not_a_strategy_error(tmp_path):
+    from training.errors import ConfigError, StrategyError
+    from training.sweep import build_parser, run_sweep
+
+    with pytest.raises(ConfigError, match="unknown --augment 'sideways'") as info:
+        run_sweep(build_parser().parse_args(["--augment", "sideways", "--logdir", str(tmp_path / "logs")]))
+    assert not isinstance(info.value, StrategyError)

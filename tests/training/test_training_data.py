@@ -63,3 +63,47 @@ def test_a_cnn_beats_a_colour_histogram_by_far(tmp_path):
                              verbose=0)[1]
     assert hist_acc < 0.5, hist_acc      # chance is 0.2: colours help a little, by design
     assert cnn_acc > hist_acc + 0.25, (cnn_acc, hist_acc)
+
+
+def _epochs(batches, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    out = []
+    for _ in range(n):
+        out.append(tuple(np.concatenate(part) for part in zip(*(batches[i] for i in range(len(batches))))))
+        batches.on_epoch_end()
+    return out
+
+
+def test_pydataset_batches_shuffle_per_epoch_and_are_seeded():
+    """The PyDataset pipeline (JAX, PyTorch): every example once per epoch, a new order each epoch, equal seeds equal."""
+    from training.pipeline import Batches
+
+    ds = generate_flowers(4, 8, seed=0)
+    a = _epochs(Batches(ds.x, ds.y, 6, training=True, augment=True, seed=3, flip_only=False), 2)
+    b = _epochs(Batches(ds.x, ds.y, 6, training=True, augment=True, seed=3, flip_only=False), 2)
+    c = _epochs(Batches(ds.x, ds.y, 6, training=True, augment=True, seed=4, flip_only=False), 2)
+    plain = Batches(ds.x, ds.y, 6, training=False, augment=True, seed=3)
+    assert len(plain) == 4 and [len(plain[i][1]) for i in range(4)] == [6, 6, 6, 2]  # last batch partial
+    assert all(np.array_equal(p, q) for e, f in zip(a, b) for p, q in zip(e, f))  # equal seeds, equal batches
+    assert sorted(a[0][1]) == sorted(a[1][1]) == sorted(ds.y)      # every example once per epoch
+    assert not np.array_equal(a[0][1], a[1][1])                   # reshuffled between epochs
+    assert not np.array_equal(a[0][0], c[0][0])                   # another seed, other batches
+    assert a[0][0].dtype == np.float32 and not np.array_equal(np.sort(a[0][0].ravel()), np.sort(ds.x.ravel()))
+    assert np.array_equal(np.concatenate([plain[i][0] for i in range(4)]), ds.x)  # validation: as is, in order
+
+
+def test_image_folder_with_a_damaged_file_names_it(tmp_path):
+    """Pillow decodes the folders (no TensorFlow); a file that is not an image is one clear DataError."""
+    from PIL import Image
+
+    from training.data import load_image_folder
+    from training.errors import DataError
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        Image.new("RGB", (10, 12), (200, 10, 10)).save(tmp_path / name / "ok.png")
+    (tmp_path / "b" / "broken.jpg").write_bytes(b"not a jpeg at all")
+    with pytest.raises(DataError, match=r"cannot read image .*broken\.jpg: .*; remove or replace the file"):
+        load_image_folder(tmp_path, image_size=8)
+    (tmp_path / "b" / "broken.jpg").unlink()
+    ds = load_image_folder(tmp_path, image_size=8)
+    assert ds.x.shape == (2, 8, 8, 3) and ds.y.tolist() == [0, 1]

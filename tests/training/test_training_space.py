@@ -46,19 +46,40 @@ def test_grid_values_integer_dedup_and_single_point():
 def test_tensorboard_domains_and_log_scale_marker():
     import re
 
-    from tensorboard.plugins.hparams import api as hp
+    from hparams_tools.io.experiment import Discrete, Interval
 
     hparams = {h.name: h for h in to_hparams(SPACE)}
-    assert isinstance(hparams["learning_rate"].domain, hp.RealInterval)
-    assert (hparams["learning_rate"].domain.min_value, hparams["learning_rate"].domain.max_value) == (1e-4, 1e-1)
+    assert hparams["learning_rate"].domain == Interval(1e-4, 1e-1) and hparams["learning_rate"].type == "float"
     # the reader's HParamInfo.log_scale rule (INTERFACES.md)
     log_rule = re.compile(r"\blog[-_ ]?(scale|uniform)", re.I)
     assert log_rule.search(hparams["learning_rate"].description)
     assert not log_rule.search(hparams["dropout"].description or "")
-    assert isinstance(hparams["filters"].domain, hp.IntInterval)
-    assert hparams["optimizer"].domain.values == ["adam", "sgd"]
-    assert hparams["dense_units"].domain.values == [64]
-    assert to_hparams(SPACE, overrides={"batch_size": [3, 1]})[4].domain.values == [1, 3]
+    assert hparams["filters"].domain == Interval(8, 32) and hparams["filters"].type == "float"
+    assert hparams["optimizer"].domain == Discrete(("adam", "sgd")) and hparams["optimizer"].type == "string"
+    assert hparams["dense_units"].domain.values == (64,)
+    assert to_hparams(SPACE, overrides={"batch_size": [3, 1]})[4].domain.values == (1, 3)
+
+
+def test_domains_are_the_ones_tensorboard_hp_api_writes(tmp_path):
+    """The experiment proto from our HParamInfo equals the one TensorBoard's hp.HParam builds (what TF wrote)."""
+    from tensorboard.plugins.hparams import api as hp
+    from tensorboard.plugins.hparams import api_pb2
+
+    from hparams_tools.io.writer import _hparam_info_pb
+
+    expected = {
+        "learning_rate": hp.HParam("learning_rate", hp.RealInterval(1e-4, 1e-1)),
+        "filters": hp.HParam("filters", hp.IntInterval(8, 32)),
+        "optimizer": hp.HParam("optimizer", hp.Discrete(["sgd", "adam"])),
+        "dense_units": hp.HParam("dense_units", hp.Discrete([64])),
+    }
+    for info in to_hparams(SPACE):
+        if info.name not in expected:
+            continue
+        h = expected[info.name]
+        want = api_pb2.HParamInfo(name=h.name, description=info.description, display_name="")
+        h.domain.update_hparam_info(want)
+        assert _hparam_info_pb(info) == want, info.name
 
 
 def _run_hyperband_oracle(max_epochs: int, factor: int) -> list[int]:
