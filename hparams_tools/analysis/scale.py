@@ -19,7 +19,6 @@ A max/min ratio alone never decides: a U(0, 1) decoy spans many decades near 0 y
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,9 +29,6 @@ __all__ = ["ScaleDecision", "decide_scale", "is_log_scaled", "declared_scale", "
 KS_ALPHA = 0.01          # strict: a uniform parameter is called log in ~1% of sweeps at most
 MIN_VALUES = 8           # distinct values needed before the values themselves can decide
 GRID_MIN, GRID_MAX = 4, 8   # 4 to 8 distinct values, each repeated: a grid (3 points are too few to tell)
-_LOG_WORDS = re.compile(r"\blog[-_ ]?(scale|scaled|uniform|sampl)|\bsampl\w*\s*[=:]\s*[\"']?log\b|\(log\)", re.I)
-_LINEAR_WORDS = re.compile(r"\blinear[-_ ]?(scale|sampl)|\bsampl\w*\s*[=:]\s*[\"']?linear\b|\bsampled uniformly\b",
-                           re.I)
 
 
 @dataclass(frozen=True)
@@ -50,15 +46,9 @@ class ScaleDecision:
 
 
 def declared_scale(info: Any) -> str | None:
-    """``"log"``, ``"linear"`` or ``None`` from an ``HParamInfo``'s description and display name."""
-    if info is None:
-        return None
-    text = " ".join(str(getattr(info, k, "") or "") for k in ("description", "display_name"))
-    if _LOG_WORDS.search(text):
-        return "log"
-    if _LINEAR_WORDS.search(text):
-        return "linear"
-    return None
+    """``"log"``, ``"linear"`` or ``None`` as the experiment declares it (the reader's
+    :attr:`HParamInfo.declared_scale`: description and display name)."""
+    return None if info is None else getattr(info, "declared_scale", None)
 
 
 def _declared_bounds(info: Any) -> tuple[float | None, float | None]:

@@ -11,7 +11,11 @@ from dataclasses import dataclass, field, replace
 
 __all__ = ["Interval", "Discrete", "HParamInfo", "MetricInfo", "name_metrics"]
 
-_LOG_SCALE = re.compile(r"\blog[-_ ]?(scale|uniform)", re.I)
+# What a writer says about how a parameter was sampled, in its description or display name: our sweep's
+# "(sampled on a log scale)", keras-tuner's sampling="log", Optuna's log-uniform... The one place that reads it.
+_LOG_WORDS = re.compile(r"\blog[-_ ]?(scale|scaled|uniform|sampl)|\bsampl\w*\s*[=:]\s*[\"']?log\b|\(log\)", re.I)
+_LINEAR_WORDS = re.compile(r"\blinear[-_ ]?(scale|sampl)|\bsampl\w*\s*[=:]\s*[\"']?linear\b|\bsampled uniformly\b",
+                           re.I)
 
 
 @dataclass(frozen=True)
@@ -48,9 +52,19 @@ class HParamInfo:
     domain: Interval | Discrete | None
 
     @property
+    def declared_scale(self) -> str | None:
+        """``"log"``, ``"linear"`` or ``None``: how the description or display name says it was sampled."""
+        text = f"{self.description or ''} {self.display_name or ''}"
+        if _LOG_WORDS.search(text):
+            return "log"
+        if _LINEAR_WORDS.search(text):
+            return "linear"
+        return None
+
+    @property
     def log_scale(self) -> bool:
-        """Whether the description asks for a log scale (``log scale``/``log-uniform``...)."""
-        return bool(_LOG_SCALE.search(self.description or ""))
+        """Whether the description or display name declares a log scale (see :attr:`declared_scale`)."""
+        return self.declared_scale == "log"
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ class PlotData(NamedTuple):
     categorical: frozenset[str]
     ranked_by: str
     label: str
-    experiment: Any = None
+    experiment: Experiment | None = None
 
     @property
     def scored(self) -> pd.DataFrame:
@@ -143,7 +143,7 @@ def _check_goal(goal: str) -> str:
     return goal
 
 
-def _log_scaled(frame: pd.DataFrame, names: Sequence[str], categorical: set[str], experiment: Any,
+def _log_scaled(frame: pd.DataFrame, names: Sequence[str], categorical: set[str], experiment: Experiment | None,
                 analysis: Any) -> set[str]:
     """The hyperparameters drawn on a log axis: the analysis' own decision where it made one, else the
     same rule (:func:`hparams_tools.analysis.scale.is_log_scaled`) on the plotted values."""
@@ -463,26 +463,21 @@ def kept(*notes: Note | None) -> list[Note]:
     return [n for n in notes if n is not None]
 
 
-def metric_series(experiment: Any, metric: str) -> pd.DataFrame:
+def metric_series(experiment: "Experiment", metric: str) -> pd.DataFrame:
     """The long rows (session, step, value) of one metric: the plots' ONE lookup of per-step values.
 
-    Located by the metric's MetricInfo (group and tag). When the reader owns
-    this lookup (``Experiment.metric_steps(name)``), this becomes a call to it.
+    The reader owns the lookup (:meth:`Experiment.metric_steps`, by the metric's group and tag).
 
     Raises:
         InsufficientDataError: when no session logged the metric per step.
     """
-    scalars = experiment.scalars
-    pairs = [(m.group, m.tag) for m in experiment.metric_infos if m.name == metric]
-    if not pairs and "/" in metric:  # an inferred name: "<run path>/<tag>"; try every split
-        parts = metric.split("/")
-        pairs = [("/".join(parts[:i]), "/".join(parts[i:])) for i in range(len(parts))]
-    pairs = pairs or [("", metric)]
-    for group, tag in pairs:
-        rows = scalars[(scalars["group"] == group) & (scalars["tag"] == tag)]
-        if len(rows):
-            return rows[["session", "step", "value"]]
-    raise InsufficientDataError(f"no session logged {metric!r} per step; no learning curves to draw")
+    try:
+        rows = experiment.metric_steps(metric)
+    except UnknownMetricError:
+        rows = None
+    if rows is None or len(rows) == 0:
+        raise InsufficientDataError(f"no session logged {metric!r} per step; no learning curves to draw")
+    return rows[["session", "step", "value"]]
 
 
 def caption(fig: "Figure", notes: Sequence[Note]) -> None:

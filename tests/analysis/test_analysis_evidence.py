@@ -20,7 +20,6 @@ import yaml
 from evidence_synthetic import CHANCE, SEARCHED, mean_truth, write_evidence_sweep
 from hparams_tools import read_experiment
 from hparams_tools.analysis import analyze
-from hparams_tools.analysis.findings import findings
 from hparams_tools.analysis.prepare import prepare
 from hparams_tools.analysis.scale import KS_ALPHA, decide_scale, is_log_scaled
 from hparams_tools.analysis.target import Rows

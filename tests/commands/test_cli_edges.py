@@ -14,7 +14,6 @@ import time
 import pytest
 
 from cli_helpers import assert_one_line_error, run_cli
-from hparams_tools._files import TMP_SUFFIX
 from hparams_tools.cli import COMMANDS, main
 
 # arguments each command accepts, so that only the option added to them is wrong

@@ -8,7 +8,6 @@ another length (7).
 
 from __future__ import annotations
 
-import struct
 
 import numpy as np
 import pytest

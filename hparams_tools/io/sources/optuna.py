@@ -30,7 +30,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ...errors import require
-from .._model import Discrete, HParamInfo, Interval
+from .._model import HParamInfo, Interval
 from ._runs import MAX_LINE_BYTES, Run, SourceError, Sweep, domain_of
 
 __all__ = ["read_optuna", "is_journal", "is_sqlite_file", "STATE"]
