@@ -128,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--xla", default="auto", metavar="MODE", help="XLA compilation of the train step: auto "
                    "(Keras decides; default), on, off")
     g.add_argument("--cpu", action="store_true", help="hide GPUs and train on the CPU")
+    from .launch import add_arguments
+
+    add_arguments(p)
     return p
 
 
@@ -283,7 +286,7 @@ def _configure_tensorflow(args: argparse.Namespace, quiet: bool) -> Any:
 
         keras.mixed_precision.set_global_policy("mixed_float16")
     strategy = None
-    if len(gpus) > 1:
+    if len(gpus) > 1 and args.data_parallel:
         strategy = tf.distribute.MirroredStrategy()
         devices = f"{len(gpus)} GPUs with MirroredStrategy: {', '.join(g.name for g in gpus)}"
     elif gpus:
@@ -343,7 +346,7 @@ def run_sweep(args: argparse.Namespace) -> SweepResult:
     """Run (or resume, or join as a worker) the sweep the arguments describe."""
     space, settings = resolve(args)
     role = _role()
-    logdir = Path(args.logdir or Path("logs") / "flowers" / settings["name"])
+    logdir = _logdir(args, settings)
     prepare_logdir(logdir, settings, overwrite=args.overwrite, role=role, dry_run=True)
     quiet = args.quiet
 
@@ -351,6 +354,10 @@ def run_sweep(args: argparse.Namespace) -> SweepResult:
     from .data import load_data
 
     import_tensorflow(verbose=args.verbose)
+    if role == "worker":
+        from .devices import apply_memory_limit
+
+        apply_memory_limit(os.environ.get("KERAS_BACKEND", "tensorflow"))
 
     data = load_data(args.data, image_size=settings["image_size"], samples_per_class=args.samples_per_class,
                      seed=space.seed, cache_dir=args.cache_dir)
@@ -366,6 +373,7 @@ def run_sweep(args: argparse.Namespace) -> SweepResult:
     warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
     strategy = _configure_tensorflow(args, quiet)
     from . import hparams_logging
+    from .oracle_ops import Lease
     from .tuner import FlowerTuner, TrialSetup, make_oracle
 
     method = space.method
@@ -395,6 +403,11 @@ def run_sweep(args: argparse.Namespace) -> SweepResult:
     results: list[dict] = []
 
     def on_done(trial: Any, info: dict) -> None:
+        if info.get("dropped"):
+            if not quiet:
+                print(f"trial {trial.trial_id} dropped: the chief re-queued it while this worker was silent",
+                      flush=True)
+            return
         status = str(trial.status)
         score = info["score"] if status == "COMPLETED" else None
         progress["done"] += 1
@@ -423,7 +436,8 @@ def run_sweep(args: argparse.Namespace) -> SweepResult:
         validation_fraction=args.validation_split,
         augment=args.augment, hyperband=hyperband, mixed_precision=args.mixed_precision, distribution=strategy,
         jit_compile={"auto": "auto", "on": True, "off": False}[args.xla],
-        fit_verbose=2 if args.verbose else 0, on_trial_done=on_done, epoch_budget=args.epoch_budget)
+        fit_verbose=2 if args.verbose else 0, on_trial_done=on_done, epoch_budget=args.epoch_budget,
+        lease=Lease(logdir / STATE_DIR, os.environ["KERASTUNER_TUNER_ID"]) if role == "worker" else None)
     oracle = make_oracle(method, hps, objective=space.metric, goal=space.goal, max_trials=max_trials,
                          seed=space.seed, max_epochs=hb["max_epochs"], factor=hb["factor"],
                          iterations=hb["iterations"])
@@ -437,9 +451,14 @@ def run_sweep(args: argparse.Namespace) -> SweepResult:
                 progress["best"] = (t.score, t.trial_id)
         if finished and not quiet:
             print(f"{len(finished)} finished trial(s) kept; continuing", flush=True)
-    if role == "chief" and not quiet:
-        _watch_chief(tuner.oracle, total, space.goal, start)
-    tuner.search(verbose=0)
+    if role == "chief":
+        from .oracle_ops import SilenceLimit, serve
+
+        serve(tuner, state_dir=logdir / STATE_DIR, limit=SilenceLimit(args.worker_timeout),
+              on_trial_end=_chief_progress(tuner.oracle, total, space.goal, start, quiet),
+              say=lambda line: quiet or print(line, flush=True))
+    else:
+        tuner.search(verbose=0)
     seconds = time.time() - start
 
     trials = results
@@ -462,37 +481,31 @@ def run_sweep(args: argparse.Namespace) -> SweepResult:
     return result
 
 
-def _watch_chief(oracle: Any, total: int, goal: str, start: float) -> None:
-    """Print a progress line on the chief whenever a worker's trial ends (the chief itself runs none)."""
-    import threading
+def _chief_progress(oracle: Any, total: int, goal: str, start: float, quiet: bool):
+    """The chief's progress line for each trial a worker ended (the chief itself runs none).
 
+    Called by the chief's serving loop, one thread, so its lines never interleave.
+    """
     done = ("COMPLETED", "FAILED", "INVALID")
-    kept = {t.trial_id for t in list(oracle.trials.values()) if t.status in done}  # finished before a resume
+    kept = sum(1 for t in list(oracle.trials.values()) if t.status in done)  # finished before a resume
+    state: dict[str, Any] = {"count": kept, "best": None}
 
-    def watch() -> None:
-        reported: set[str] = set(kept)
-        best: tuple[float, str] | None = None
-        while True:
-            time.sleep(1.0)
-            try:
-                trials = list(oracle.trials.values())
-            except RuntimeError:  # the dict changed while copying; try again next tick
-                continue
-            for t in trials:
-                if t.trial_id in reported or t.status not in done:
-                    continue
-                reported.add(t.trial_id)
-                score = t.score if t.status == "COMPLETED" else None
-                if score is not None and (best is None or _better(score, best[0], goal)):
-                    best = (score, t.trial_id)
-                elapsed = time.time() - start
-                eta = elapsed / max(1, len(reported) - len(kept)) * max(0, total - len(reported))
-                outcome = f"{score:.4f}" if score is not None else "FAILED"
-                shown = f"{best[0]:.4f} (trial {best[1]})" if best else "-"
-                print(f"trial {len(reported)}/{total} [{t.trial_id}] {_fmt_values(t.hyperparameters.values)} -> "
-                      f"{outcome} | elapsed {_fmt_time(elapsed)}, ETA {_fmt_time(eta)}, best {shown}", flush=True)
+    def report(t: Any) -> None:
+        state["count"] += 1
+        score = t.score if t.status == "COMPLETED" else None
+        if score is not None and (state["best"] is None or _better(score, state["best"][0], goal)):
+            state["best"] = (score, t.trial_id)
+        if quiet:
+            return
+        elapsed = time.time() - start
+        eta = elapsed / max(1, state["count"] - kept) * max(0, total - state["count"])
+        outcome = f"{score:.4f}" if score is not None else "FAILED"
+        best = state["best"]
+        shown = f"{best[0]:.4f} (trial {best[1]})" if best else "-"
+        print(f"trial {state['count']}/{total} [{t.trial_id}] {_fmt_values(t.hyperparameters.values)} -> "
+              f"{outcome} | elapsed {_fmt_time(elapsed)}, ETA {_fmt_time(eta)}, best {shown}", flush=True)
 
-    threading.Thread(target=watch, name="chief-progress", daemon=True).start()
+    return report
 
 
 def _better(a: float, b: float, goal: str) -> bool:
@@ -524,10 +537,36 @@ def _write_report(logdir: Path, objective: str, quiet: bool) -> Path | None:
         return None
 
 
+def _logdir(args: argparse.Namespace, settings: dict) -> Path:
+    return Path(args.logdir or Path("logs") / "flowers" / settings["name"])
+
+
+def _launch(args: argparse.Namespace, argv: list[str]) -> int | None:
+    """Hand a sweep with several slots (GPUs, --workers N) to :mod:`training.launch`; None: run it here."""
+    from . import launch
+
+    launch.check_arguments(args)
+    if _role() != "single":
+        return None
+    space, settings = resolve(args)
+    # no more workers than trials (_plan would import keras-tuner, hence a backend, into the launcher)
+    total = (space.max_trials or 10) if space.method in ("random", "bayesian") else None
+    work = launch.plan(args, space, settings, trials=total)
+    if work is None:
+        return None
+    # bad input fails here, once, before any process starts
+    prepare_logdir(_logdir(args, settings), settings, overwrite=args.overwrite, role="chief", dry_run=True)
+    return launch.run(work, argv, max_restarts=args.max_restarts, quiet=args.quiet)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: run the sweep; a bad input prints one line on stderr and returns 2."""
-    args = build_parser().parse_args(None if argv is None else [str(a) for a in argv])
+    argv = list(sys.argv[1:] if argv is None else [str(a) for a in argv])
+    args = build_parser().parse_args(argv)
     try:
+        code = _launch(args, argv)
+        if code is not None:
+            return code
         run_sweep(args)
     except HParamsToolsError as exc:
         print(f"training.sweep: error: {exc}", file=sys.stderr)
