@@ -51,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--data-parallel", action="store_true", help="instead: train each trial on all GPUs at once "
                    "(TensorFlow MirroredStrategy), one trial after another")
     g.add_argument("--worker-timeout", type=float, metavar="SECONDS", help="re-queue the trial of a worker silent "
-                   "this long (default: max(60, 5 x the longest epoch seen); 600 before the first epoch)")
+                   "longer than max(SECONDS, 5 x the longest epoch seen) (default 60; 600 before the first epoch)")
     g.add_argument("--max-restarts", type=int, default=3, metavar="N", help="restart a dead local worker at "
                    "most N times (default 3); it continues its trial")
 

@@ -9,11 +9,13 @@ workers on other machines sharing the logdir):
   a counter, its pid) when a trial starts and after every epoch. The chief
   notes, on its own clock, when each file last changed; a worker's
   ``create_trial`` call counts as a sign of life too.
-- **Silence limit.** ``--worker-timeout S`` fixes it. Otherwise it follows the
-  epochs: ``max(60 s, 5 x the longest gap between two signs of life seen in
-  this sweep)`` (a gap covers one epoch, or a model build and compile plus its
-  first epoch), and 10 minutes before any gap has been seen (first
-  compilation on a cold GPU box).
+- **Silence limit.** ``max(S, 5 x the longest gap between two heartbeats of
+  one trial seen in this sweep)`` with ``S = --worker-timeout`` (default 60 s);
+  a gap covers one epoch, or a model build and compile plus its first epoch.
+  Before any gap has been seen it is 10 minutes (first compilation on a cold
+  GPU box), or ``S`` when given. A worker that was only slow and beats again
+  after losing its trial teaches the limit its gap, so on a slow or
+  overloaded machine false alarms stop instead of repeating.
 - **Re-queue.** A worker silent past the limit loses its trial: the chief puts
   it back in keras-tuner's retry queue (the next tuner to ask runs it, replacing
   the partial session directory) and forgets the tuner id, so the sweep can end
@@ -91,6 +93,9 @@ class Lease:
         lease = self
 
         class _Beat(keras.callbacks.Callback):
+            def on_test_begin(self, logs: dict | None = None) -> None:
+                lease.check(trial_id)  # Keras' TensorBoard callback opens its validation writer here
+
             def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
                 lease.check(trial_id)  # before the later callbacks write this epoch into a session not ours
                 lease.beat(trial_id)
@@ -103,15 +108,15 @@ class SilenceLimit:
     """How long a worker may stay silent before its trial is re-queued (see the module docstring).
 
     Args:
-        fixed: ``--worker-timeout`` seconds, or None for the adaptive limit.
-        floor: The adaptive limit's minimum.
+        least: ``--worker-timeout`` seconds (the limit's minimum, and its value before any gap is seen),
+            or None for the defaults (60 s; 600 s before any gap).
         factor: Times the longest gap seen.
-        cold: The limit before any gap has been seen.
     """
 
-    def __init__(self, fixed: float | None = None, *, floor: float = 60.0, factor: float = 5.0,
-                 cold: float = 600.0) -> None:
-        self.fixed, self.floor, self.factor, self.cold = fixed, floor, factor, cold
+    def __init__(self, least: float | None = None, *, factor: float = 5.0) -> None:
+        self.floor = 60.0 if least is None else float(least)
+        self.cold = 600.0 if least is None else float(least)
+        self.factor = factor
         self.longest = 0.0
 
     def observe(self, gap: float) -> None:
@@ -120,10 +125,8 @@ class SilenceLimit:
 
     def seconds(self) -> float:
         """The current limit."""
-        if self.fixed is not None:
-            return self.fixed
         if self.longest <= 0:
-            return max(self.floor, self.cold)
+            return self.cold
         return max(self.floor, self.factor * self.longest)
 
 
@@ -135,7 +138,7 @@ class _Guard:
         self.state_dir = Path(state_dir)
         self.limit = limit
         self.seen: dict[str, float] = {}                   # tuner id -> last sign of life (chief clock)
-        self.beats: dict[str, tuple] = {}                  # tuner id -> last heartbeat content
+        self.beats: dict[str, tuple] = {}                  # tuner id -> (last heartbeat content, when seen)
         self.notes: list[str] = []                         # lines for the serving loop to print
         self.requeued: set[str] = set()
 
@@ -155,12 +158,14 @@ class _Guard:
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # being replaced right now; read it next tick
             tuner = path.stem
-            old = self.beats.get(tuner)
+            old, when = self.beats.get(tuner, (None, now))
             if old == key:
                 continue
-            if old is not None and old[0] == key[0] and old[2] == key[2] and tuner in self.seen:
-                self.limit.observe(now - self.seen[tuner])  # one epoch (or compile + epoch) of this trial
-            self.beats[tuner] = key
+            if old is not None and (old[0], old[2]) == (key[0], key[2]):
+                # one epoch (or build + compile + epoch) of one trial in one process; observed even when the
+                # trial was re-queued meanwhile: then the worker was slow, and the limit must learn it
+                self.limit.observe(now - when)
+            self.beats[tuner] = (key, now)
             self.seen[tuner] = now
 
 

@@ -230,6 +230,7 @@ class FlowerTuner(kt.Tuner):
         if s.hyperband and "epochs" in s.logged:
             logged["epochs"] = epochs
         trial_dir = safe_join(s.logdir, f"trial-{trial.trial_id}")
+        self.revoked.discard(trial.trial_id)  # a re-queued trial may come back to this worker: it holds it again
         if s.lease is not None:
             s.lease.beat(trial.trial_id)
         # A rerun trial (resume after a crash, or a retry) replaces its partial session(s).
