@@ -203,6 +203,9 @@ def _install(oracle: Any, guard: _Guard) -> None:
                 guard.notes.append(f"ignored a late result for trial {trial.trial_id} (it was re-queued)")
                 return
             base.end_trial(self, trial)
+            # keras-tuner saves the oracle before it lets go of the trial: saved that way, a resumed chief
+            # would run the finished trial again (its tuner saves once more; the chief has no tuner loop)
+            self.save()
             guard.write_owners()
 
     Leased.__name__ = Leased.__qualname__ = f"Leased{base.__name__}"
