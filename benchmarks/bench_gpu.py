@@ -152,8 +152,9 @@ def _result(proc: subprocess.Popen) -> dict:
 
 def measure_images(backend: str, *, px: int, mixed: bool, gpu: bool, quick: bool) -> dict:
     """images/s of bare fit at ``px`` pixels."""
-    n = (64 if px > 64 else 256) if quick else (2048 if px > 64 else 8192)
-    spec = {"px": px, "n": n, "batch": 32 if quick else 128, "epochs": 3 if quick else 4, "mixed": mixed,
+    n = (16 if px > 64 else 128) if quick else (2048 if px > 64 else 8192)
+    spec = {"px": px, "n": n, "batch": (8 if px > 64 else 32) if quick else 128, "epochs": 2 if quick else 4,
+            "mixed": mixed,
             "policy": "mixed_float16" if gpu else "mixed_bfloat16"}
     return _result(_start_child(backend, "images", spec))
 

@@ -67,8 +67,10 @@ resume and distribution:
   the interrupted one runs again); --overwrite starts afresh. For keras-tuner's
   chief/worker mode set KERASTUNER_TUNER_ID (chief, tuner0, tuner1...),
   KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT and run the same command on every
-  machine with a shared logdir; `python -m training.launch --workers N -- <args>`
-  does it for N local workers.
+  machine with a shared logdir. On one machine the sweep does it by itself: one
+  worker per trial slot on every visible GPU (as many per GPU as fit), or
+  --workers N on the CPU; a dead worker is restarted and continues its trial, and
+  the trial of a worker silent past --worker-timeout is re-queued.
 
 exit status: 0 done, 2 bad input (one line on stderr), 1 unexpected error.
 """
@@ -275,7 +277,7 @@ def prepare_logdir(logdir: Path, settings: dict, *, overwrite: bool, role: str, 
 
 
 def _configure_tensorflow(args: argparse.Namespace, quiet: bool) -> Any:
-    """Pick devices (MirroredStrategy on several GPUs), set mixed precision; print the devices used."""
+    """Pick devices (MirroredStrategy over several GPUs with --data-parallel), set mixed precision; print them."""
     import tensorflow as tf
 
     if args.cpu:
