@@ -186,12 +186,14 @@ def measure_sweep(backend: str, *, trials: int, workers: int | None, space: Path
     start = time.perf_counter()
     proc = subprocess.run(cmd, env=_env(backend), capture_output=True, text=True, cwd=ROOT)
     seconds = time.perf_counter() - start
-    statuses = [json.loads(f.read_text())["status"] for f in (logdir / ".keras_tuner" / "sweep").glob(
-        "trial_*/trial.json")]
-    done = statuses.count("COMPLETED")
+    recorded = [json.loads(f.read_text()) for f in (logdir / ".keras_tuner" / "sweep").glob("trial_*/trial.json")]
+    done = sum(t["status"] == "COMPLETED" for t in recorded)
     if proc.returncode != 0 or done != trials:
+        # why: the first failed trial's exception (its last line), else the command's last line
+        why = [(t.get("message") or "").strip().splitlines()[-1:] for t in recorded if t["status"] != "COMPLETED"]
         last = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
-        return {"error": f"exit {proc.returncode}, {done}/{trials} completed: {(last or [''])[-1][:160]}"}
+        reason = next((w[0] for w in why if w), (last or [""])[-1])
+        return {"error": f"exit {proc.returncode}, {done}/{trials} completed: {reason[:160]}"}
     return {"trials_per_min": 60 * trials / seconds, "seconds": seconds}
 
 
