@@ -7,11 +7,10 @@ print the line :meth:`Progress.line` builds.
 
 from __future__ import annotations
 
-import threading
 import time
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
-__all__ = ["Progress", "better", "fmt_time", "fmt_values", "watch_chief", "leaderboard"]
+__all__ = ["Progress", "better", "fmt_time", "fmt_values", "chief_reporter", "leaderboard"]
 
 DONE = ("COMPLETED", "FAILED", "INVALID")
 
@@ -79,25 +78,20 @@ class Progress:
         return f"{where} {fmt_values(values)} -> {outcome} | {timing}, best {best}"
 
 
-def watch_chief(oracle: Any, progress: Progress) -> None:
-    """Print a progress line on the chief whenever a worker's trial ends (the chief itself runs none)."""
-    reported = {t.trial_id for t in list(oracle.trials.values()) if t.status in DONE}  # kept from before a resume
+def chief_reporter(progress: Progress, *, quiet: bool) -> Callable[[Any], None]:
+    """The chief's handler of each trial a worker ended (the chief itself runs none): one progress line.
 
-    def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            try:
-                trials = list(oracle.trials.values())
-            except RuntimeError:  # the dict changed while copying; try again next tick
-                continue
-            for t in trials:
-                if t.trial_id in reported or t.status not in DONE:
-                    continue
-                reported.add(t.trial_id)
-                score = t.score if t.status == "COMPLETED" else None
-                print(progress.add(t.trial_id, t.hyperparameters.values, score), flush=True)
+    :func:`training.oracle_ops.serve` calls it from its one serving thread, so
+    the chief's lines never interleave with each other.
+    """
 
-    threading.Thread(target=watch, name="chief-progress", daemon=True).start()
+    def report(trial: Any) -> None:
+        score = trial.score if trial.status == "COMPLETED" else None
+        line = progress.add(trial.trial_id, trial.hyperparameters.values, score)
+        if not quiet:
+            print(line, flush=True)
+
+    return report
 
 
 def leaderboard(trials: list[dict], *, objective: str, goal: str, seconds: float, top: int = 5) -> str:

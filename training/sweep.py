@@ -28,7 +28,7 @@ from hparams_tools.space import MAX_TRIALS, METHODS, SearchSpace, load_space
 
 from ._backend import BACKENDS, DEFAULT_BACKEND
 from .errors import ConfigError, DataError, StrategyError
-from .progress import Progress, leaderboard, watch_chief
+from .progress import Progress, chief_reporter, leaderboard
 
 __all__ = ["build_parser", "main", "run_sweep", "SweepResult"]
 
@@ -70,8 +70,10 @@ resume and distribution:
   the interrupted one runs again); --overwrite starts afresh. For keras-tuner's
   chief/worker mode set KERASTUNER_TUNER_ID (chief, tuner0, tuner1...),
   KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT and run the same command on every
-  machine with a shared logdir; `python -m training.launch --workers N -- <args>`
-  does it for N local workers.
+  machine with a shared logdir. On one machine the sweep does it by itself: one
+  worker per trial slot on every visible GPU (as many per GPU as fit), or
+  --workers N on the CPU; a dead worker is restarted and continues its trial, and
+  the trial of a worker silent past --worker-timeout is re-queued.
 
 backends:
   The sweep runs on Keras 3's TensorFlow, JAX or PyTorch backend: --backend NAME, else
@@ -139,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--xla", default="auto", metavar="MODE", help="XLA compilation of the train step: auto "
                    "(Keras decides; default), on, off")
     g.add_argument("--cpu", action="store_true", help="hide GPUs and train on the CPU")
+    from .launch import add_arguments
+
+    add_arguments(p)
     return p
 
 
@@ -305,7 +310,7 @@ def _start_backend(args: argparse.Namespace) -> tuple[str, Any]:
     if args.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
     strategy = None
-    if backend == "tensorflow" and len(gpus) > 1:
+    if backend == "tensorflow" and len(gpus) > 1 and args.data_parallel:
         import tensorflow as tf
 
         strategy = tf.distribute.MirroredStrategy()
@@ -404,6 +409,11 @@ class _TrialLog:
         self.trials: list[dict] = []  # id, status, score, values, epochs
 
     def __call__(self, trial: Any, info: dict) -> None:
+        if info.get("dropped"):  # the chief re-queued it while this worker was silent: another holder finishes it
+            if not self.quiet:
+                print(f"trial {trial.trial_id} dropped: the chief re-queued it while this worker was silent",
+                      flush=True)
+            return
         status = str(trial.status)
         score = info["score"] if status == "COMPLETED" else None
         self.trials.append({"id": trial.trial_id, "status": status, "score": score,
@@ -414,10 +424,11 @@ class _TrialLog:
 
 
 def _make_tuner(args: argparse.Namespace, space: SearchSpace, settings: dict, plan: _Plan, *, data: Any,
-                logdir: Path, strategy: Any, on_trial_done: _TrialLog) -> Any:
+                logdir: Path, strategy: Any, on_trial_done: _TrialLog, role: str) -> Any:
     """The oracle for the strategy and the tuner that runs, validates and logs each trial."""
     import warnings
 
+    from .oracle_ops import Lease
     from .tuner import FlowerTuner, TrialSetup, make_oracle
 
     # Keras warns that fit's shuffle flag is ignored for tf.data input; the pipeline shuffles itself.
@@ -431,7 +442,9 @@ def _make_tuner(args: argparse.Namespace, space: SearchSpace, settings: dict, pl
         executions=settings["executions"], validation_fraction=args.validation_split, augment=args.augment,
         hyperband=space.method == "hyperband", mixed_precision=args.mixed_precision, distribution=strategy,
         jit_compile={"auto": "auto", "on": True, "off": False}[args.xla],
-        fit_verbose=2 if args.verbose else 0, on_trial_done=on_trial_done, epoch_budget=args.epoch_budget)
+        fit_verbose=2 if args.verbose else 0, on_trial_done=on_trial_done, epoch_budget=args.epoch_budget,
+        # a worker holds its trial under a lease the chief can revoke (training.oracle_ops)
+        lease=Lease(logdir / STATE_DIR, os.environ["KERASTUNER_TUNER_ID"]) if role == "worker" else None)
     oracle = make_oracle(space.method, plan.hps, objective=space.metric, goal=space.goal,
                          max_trials=plan.max_trials, seed=space.seed, max_epochs=hb["max_epochs"],
                          factor=hb["factor"], iterations=hb["iterations"])
@@ -462,7 +475,7 @@ def run_sweep(args: argparse.Namespace) -> SweepResult:
     """Run (or resume, or join as a worker) the sweep the arguments describe."""
     space, settings = resolve(args)
     role = _role()
-    logdir = Path(args.logdir or Path("logs") / "flowers" / settings["name"])
+    logdir = _logdir(args, settings)
     prepare_logdir(logdir, settings, overwrite=args.overwrite, role=role, dry_run=True)
     backend, strategy = _start_backend(args)
     data = _load_data(args, space, settings)
@@ -470,20 +483,29 @@ def run_sweep(args: argparse.Namespace) -> SweepResult:
     plan = _plan(space, settings)
     if not args.quiet:
         _announce(space, settings, args, role=role, resuming=resuming, total=plan.total, data=data, logdir=logdir)
+    if role == "worker":  # the launcher's share of the GPU's memory
+        from .devices import apply_memory_limit
+
+        apply_memory_limit(backend)
     if role != "worker" and not resuming:
         _write_experiment(logdir, space, settings, plan.hparams, data, backend)
 
     progress = Progress(total=plan.total, goal=space.goal, role=role, start=time.time())
     trial_log = _TrialLog(progress, quiet=args.quiet)
     tuner = _make_tuner(args, space, settings, plan, data=data, logdir=logdir, strategy=strategy,
-                        on_trial_done=trial_log)
+                        on_trial_done=trial_log, role=role)
     if role != "worker":
         kept = progress.keep(tuner.oracle.trials.values())
         if kept and not args.quiet:
             print(f"{kept} finished trial(s) kept; continuing", flush=True)
-    if role == "chief" and not args.quiet:
-        watch_chief(tuner.oracle, progress)
-    tuner.search(verbose=0)
+    if role == "chief":
+        from .oracle_ops import SilenceLimit, serve
+
+        serve(tuner, state_dir=logdir / STATE_DIR, limit=SilenceLimit(args.worker_timeout),
+              on_trial_end=chief_reporter(progress, quiet=args.quiet),
+              say=lambda line: args.quiet or print(line, flush=True))
+    else:
+        tuner.search(verbose=0)
 
     result = SweepResult(logdir=logdir, objective=space.metric, goal=space.goal,
                          trials=trial_log.trials if role == "worker" else _all_trials(tuner),
@@ -508,10 +530,36 @@ def _write_report(logdir: Path, objective: str, quiet: bool) -> Path | None:
         return None
 
 
+def _logdir(args: argparse.Namespace, settings: dict) -> Path:
+    return Path(args.logdir or Path("logs") / "flowers" / settings["name"])
+
+
+def _launch(args: argparse.Namespace, argv: list[str]) -> int | None:
+    """Hand a sweep with several slots (GPUs, --workers N) to :mod:`training.launch`; None: run it here."""
+    from . import launch
+
+    launch.check_arguments(args)
+    if _role() != "single":
+        return None
+    space, settings = resolve(args)
+    # no more workers than trials (_plan would import keras-tuner, hence a backend, into the launcher)
+    total = (space.max_trials or 10) if space.method in ("random", "bayesian") else None
+    work = launch.plan(args, space, settings, trials=total)
+    if work is None:
+        return None
+    # bad input fails here, once, before any process starts
+    prepare_logdir(_logdir(args, settings), settings, overwrite=args.overwrite, role="chief", dry_run=True)
+    return launch.run(work, argv, max_restarts=args.max_restarts, quiet=args.quiet)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: run the sweep; a bad input prints one line on stderr and returns 2."""
-    args = build_parser().parse_args(None if argv is None else [str(a) for a in argv])
+    argv = list(sys.argv[1:] if argv is None else [str(a) for a in argv])
+    args = build_parser().parse_args(argv)
     try:
+        code = _launch(args, argv)
+        if code is not None:
+            return code
         run_sweep(args)
     except HParamsToolsError as exc:
         print(error_line("training.sweep", exc), file=sys.stderr)

@@ -16,6 +16,7 @@ import itertools
 import math
 import re
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -31,6 +32,7 @@ from ._backend import set_random_seed
 from .data import Dataset, holdout_split, kfold_splits, make_pipeline
 from .hparams_logging import EpochScalars, Session
 from .model import MODEL_HPARAMS, build_model
+from .oracle_ops import Lease, TrialRevoked
 from .space import python_value, resolve_values
 
 __all__ = ["TrialSetup", "HybridOracle", "make_oracle", "hyperband_trial_count", "FlowerTuner", "history_key"]
@@ -73,6 +75,7 @@ class TrialSetup:
     epoch_budget: int | None = None  # stop starting trials once this process trained this many epochs
     on_trial_done: Callable[[Any, dict], None] | None = field(default=None, repr=False)
     # called after keras-tuner ended a trial (any status) with (trial, info)
+    lease: Lease | None = None       # a chief/worker sweep's worker: heartbeats, and whether it holds its trial
 
 
 def history_key(metric: str) -> str:
@@ -187,10 +190,29 @@ class FlowerTuner(kt.Tuner):
         self.epochs_spent: dict[str, int] = {}  # trial id -> epochs trained in this process (all folds)
         self.failures: dict[str, str] = {}      # trial id -> why it failed
         self.scores: dict[str, float] = {}      # trial id -> objective reported by this process
+        self.revoked: set[str] = set()          # trials the chief re-queued while this worker was silent
+        self._asked = self._began = False
         super().__init__(oracle=oracle, hypermodel=None, **kwargs)
 
+    def pre_create_trial(self) -> None:
+        """Wait a second before asking again when the oracle's last answer was IDLE (keras-tuner would spin)."""
+        if self._asked and not self._began:
+            time.sleep(1.0)
+        self._asked, self._began = True, False
+
+    def on_trial_begin(self, trial: Any) -> None:
+        self._began = True
+        super().on_trial_begin(trial)
+
     def on_trial_end(self, trial: Any) -> None:
-        """Let keras-tuner end the trial, then report it (progress line, benchmark counters)."""
+        """Let keras-tuner end the trial, then report it (progress line, benchmark counters).
+
+        A trial the chief re-queued is not reported: its new holder reports it.
+        """
+        if trial.trial_id in self.revoked:
+            if self.setup.on_trial_done is not None:
+                self.setup.on_trial_done(trial, {"dropped": True})
+            return
         super().on_trial_end(trial)
         if self.setup.epoch_budget and sum(self.epochs_spent.values()) >= self.setup.epoch_budget:
             # keras-tuner's create_trial answers STOPPED once len(trials) reaches max_trials
@@ -211,6 +233,9 @@ class FlowerTuner(kt.Tuner):
         if s.hyperband and "epochs" in s.logged:
             logged["epochs"] = epochs
         trial_dir = safe_join(s.logdir, f"trial-{trial.trial_id}")
+        self.revoked.discard(trial.trial_id)  # a re-queued trial may come back to this worker: it holds it again
+        if s.lease is not None:
+            s.lease.beat(trial.trial_id)
         # A rerun trial (resume after a crash, or a retry) replaces its partial session(s).
         if trial_dir.exists():
             shutil.rmtree(trial_dir)
@@ -229,6 +254,12 @@ class FlowerTuner(kt.Tuner):
             try:
                 set_random_seed(s.seed * 100_000 + trial_index * 1000 + e * 100 + k)
                 scores.append(self._fit(trial, hp, epochs, initial_epoch, tr, va, run_dir, session))
+                if s.lease is not None:
+                    s.lease.check(trial.trial_id)
+            except TrialRevoked as exc:
+                # The session directory now belongs to the trial's new holder: write nothing more into it.
+                self.revoked.add(trial.trial_id)
+                raise kt.errors.FailedTrialError(str(exc)) from exc
             except kt.errors.FailedTrialError as exc:
                 session.end("FAILURE")
                 self.failures[trial.trial_id] = _ANSI.sub("", str(exc))
@@ -264,9 +295,15 @@ class FlowerTuner(kt.Tuner):
                               augment=s.augment != "none", seed=s.seed, flip_only=s.augment == "flip")
         val = make_pipeline(s.data.x[va], s.data.y[va], 256, training=False, augment=False, seed=s.seed)
         guard, scalars = _NonFinite(), EpochScalars(run_dir)
+        callbacks = [
+            *([s.lease.callback(trial.trial_id)] if s.lease is not None else []),  # first: before any write
+            keras.callbacks.TerminateOnNaN(),
+            guard,
+            scalars,
+        ]
         try:
             history = model.fit(train, validation_data=val, epochs=epochs, initial_epoch=initial_epoch,
-                                callbacks=[keras.callbacks.TerminateOnNaN(), guard, scalars], verbose=s.fit_verbose)
+                                callbacks=callbacks, verbose=s.fit_verbose)
         finally:
             scalars.close()
         self.epochs_spent[trial.trial_id] = (self.epochs_spent.get(trial.trial_id, 0)

@@ -1,0 +1,176 @@
+"""Trials in parallel on one box, and no trial lost: real chief/worker processes over 127.0.0.1, real signals.
+
+Each test runs a tiny sweep (8 images per class, 16 px) through ``python -m training.sweep --workers 2`` and,
+for the fault tests, kills (-9) or pauses a real worker in the middle of a trial, found through the heartbeat
+file the worker writes after every epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from sweep_helpers import ROOT, tuner_trials, write_space
+
+SPACE = """\
+method: random
+max_trials: 4
+seed: 3
+parameters:
+  learning_rate: {distribution: log_uniform_values, min: 1.0e-3, max: 1.0e-2}
+  epochs: {value: EPOCHS}
+  batch_size: {values: [8, 16]}
+"""
+
+
+class Sweep:
+    """``python -m training.sweep`` running in the background, its output collected line by line."""
+
+    def __init__(self, args: list) -> None:
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+        for name in ("KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID"):
+            env.pop(name, None)
+        self.proc = subprocess.Popen([sys.executable, "-m", "training.sweep", *map(str, args)], env=env, cwd=ROOT,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=lambda: self.lines.extend(self.proc.stdout), daemon=True)
+        self._reader.start()
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait(self, timeout: float = 900) -> int:
+        rc = self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=30)
+        return rc
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def wait_until(condition, what: str, sweep: Sweep, limit: float = 600):
+    """Poll ``condition()`` until it returns something truthy (the sweep must still be running)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        assert sweep.proc.poll() is None, f"sweep ended before {what}:\n{sweep.output[-3000:]}"
+        time.sleep(0.1)
+    raise AssertionError(f"no {what} after {limit} s:\n{sweep.output[-3000:]}")
+
+
+def mid_trial(logdir: Path, tuner: str):
+    """(trial id, pid) once ``tuner`` has finished the first epoch of a trial (its heartbeat's second beat)."""
+    try:
+        beat = json.loads((logdir / ".keras_tuner" / "heartbeats" / f"{tuner}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return (beat["trial"], beat["pid"]) if beat["beat"] >= 2 else None
+
+
+def ran_by(output: str, tuner: str) -> set[str]:
+    """Trial ids a worker reported as finished in its progress lines."""
+    return set(re.findall(rf"^\[{tuner}\] trial (\d+) \(", output, re.M))
+
+
+def assert_every_trial_once(logdir: Path, output: str, reference, trials: int = 4) -> dict:
+    """Every trial COMPLETED, exactly one SUCCESS session each, counted once by the chief."""
+    kt = tuner_trials(logdir)
+    assert len(kt) == trials and {t["status"] for t in kt.values()} == {"COMPLETED"}, output[-3000:]
+    tb = reference.assert_matches_tensorboard(logdir)
+    assert sorted(tb["sessions"]) == sorted(f"trial-{t}" for t in kt)
+    assert all(s["status"] == "SUCCESS" for s in tb["sessions"].values())
+    for t in kt:  # a rerun replaced the partial session instead of adding a second event file
+        assert len(list((logdir / f"trial-{t}").glob("events.out.tfevents.*"))) == 1, t
+    chief = re.findall(r"^\[chief\] trial (\d+)/(\d+) \[(\d+)\]", output, re.M)
+    assert sorted(c[2] for c in chief) == sorted(kt) and [int(c[0]) for c in chief] == list(range(1, trials + 1))
+    assert len(re.findall(r"^\[chief\] finished in ", output, re.M)) == 1
+    return kt
+
+
+def sweep_args(tmp_path: Path, data_cache: Path, epochs: int, *extra) -> tuple[Path, list]:
+    space = write_space(tmp_path / "space.yaml", SPACE.replace("EPOCHS", str(epochs)))
+    logdir = tmp_path / "logs"
+    return logdir, ["--workers", "2", "--space", space, "--logdir", logdir, "--samples-per-class", "8",
+                    "--image-size", "16", "--cache-dir", data_cache, "--no-report", *extra]
+
+
+@pytest.mark.slow
+def test_two_workers_on_cpu_finish_every_trial_once(tmp_path, data_cache, reference):
+    logdir, args = sweep_args(tmp_path, data_cache, 2)
+    sweep = Sweep(args)
+    try:
+        assert sweep.wait() == 0, sweep.output[-3000:]
+    finally:
+        sweep.kill()
+    out = sweep.output
+    kt = assert_every_trial_once(logdir, out, reference)
+    assert "[launch] 2 workers on the CPU" in out
+    assert ran_by(out, "tuner0") and ran_by(out, "tuner1") and not ran_by(out, "tuner0") & ran_by(out, "tuner1")
+    assert ran_by(out, "tuner0") | ran_by(out, "tuner1") == set(kt)
+    assert all(re.match(r"\[(chief|tuner\d|launch)\] ", line) for line in out.splitlines())  # whole, prefixed
+
+
+def signal_mid_trial(args: list, logdir: Path, sig: int, after=None) -> tuple[str, str]:
+    """Run the sweep, send ``sig`` to tuner0 after the first epoch of its trial, run ``after(sweep, trial, pid)``,
+    wait for the end (status 0). Returns (output, trial id)."""
+    sweep = Sweep(args)
+    try:
+        trial, pid = wait_until(lambda: mid_trial(logdir, "tuner0"), "tuner0 in a trial", sweep)
+        os.kill(pid, sig)
+        if after is not None:
+            after(sweep, trial, pid)
+        assert sweep.wait() == 0, sweep.output[-3000:]
+    finally:
+        sweep.kill()
+    return sweep.output, trial
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_trial_is_restarted_and_finishes_its_trial(tmp_path, data_cache, reference):
+    # a long silence limit: the restart, not the chief's re-queue, must save the trial
+    logdir, args = sweep_args(tmp_path, data_cache, 4, "--worker-timeout", 600)
+    out, trial = signal_mid_trial(args, logdir, signal.SIGKILL)
+    assert "[launch] tuner0 was killed by signal 9; restarting it (1 of 3)" in out
+    assert_every_trial_once(logdir, out, reference)
+    assert trial in ran_by(out, "tuner0")  # keras-tuner handed the returning tuner id its own trial
+    assert trial not in ran_by(out, "tuner1") and "re-queued" not in out
+
+
+@pytest.mark.slow
+def test_worker_killed_and_not_restarted_loses_no_trial(tmp_path, data_cache, reference):
+    logdir, args = sweep_args(tmp_path, data_cache, 4, "--max-restarts", 0, "--worker-timeout", 15)
+    out, trial = signal_mid_trial(args, logdir, signal.SIGKILL)
+    assert "[launch] tuner0 was killed by signal 9; not restarted" in out
+    assert re.search(rf"^\[chief\] tuner0 silent for \d+ s \(limit \d+ s\): trial {trial} re-queued$", out, re.M)
+    assert_every_trial_once(logdir, out, reference)
+    assert trial in ran_by(out, "tuner1") and trial not in ran_by(out, "tuner0")
+
+
+@pytest.mark.slow
+def test_worker_back_after_its_trial_was_requeued_drops_its_result(tmp_path, data_cache, reference):
+    logdir, args = sweep_args(tmp_path, data_cache, 4, "--worker-timeout", 15)
+
+    def resume_after_requeue(sweep: Sweep, trial: str, pid: int) -> None:
+        try:  # paused: alive but silent (a hung GPU, a swapped-out process) until the chief gives its trial away
+            wait_until(lambda: re.search(rf"^\[chief\] tuner0 silent .*: trial {trial} re-queued$", sweep.output,
+                                         re.M), "re-queue", sweep)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+
+    out, trial = signal_mid_trial(args, logdir, signal.SIGSTOP, resume_after_requeue)
+    assert_every_trial_once(logdir, out, reference)
+    assert re.search(rf"^\[tuner0\] trial {trial} dropped: the chief re-queued it", out, re.M), out[-3000:]
