@@ -14,11 +14,14 @@ import time
 import pytest
 
 from cli_helpers import assert_one_line_error, run_cli
-from hparams_tools.cli import COMMANDS, main
+from hparams_tools.cli import COMMANDS as MODULES
+from hparams_tools.cli import main
+
+COMMANDS = [m.rstrip("_") for m in MODULES]  # the module import_ is the command import
 
 # arguments each command accepts, so that only the option added to them is wrong
 VALID = {"export": ["L"], "analyze": ["L"], "suggest": ["L", "-o", "x.yaml"], "plot": ["slices", "L", "-o", "x.png"],
-         "report": ["L"]}
+         "report": ["L"], "import": ["L", "-o", "out"]}
 USAGE_ERRORS = [
     # (argv, the prog the line must start with, a word it must hold)
     ([], "hparams-tools", "COMMAND"),

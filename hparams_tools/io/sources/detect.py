@@ -45,10 +45,12 @@ def detect_kind(source: str | os.PathLike[str], kind: str | None = None) -> str:
         from .keras_tuner import is_keras_tuner
         from .mlflow import is_mlflow
 
-        if is_keras_tuner(path):
-            return "keras-tuner"
-        if is_mlflow(path):
-            return "mlflow"
+        for probe, found in ((is_keras_tuner, "keras-tuner"), (is_mlflow, "mlflow")):
+            try:
+                if probe(path):
+                    return found
+            except OSError:  # an unreadable sub-directory: the TensorBoard reader reports it as damage
+                continue
         return "tensorboard"
     if path.is_file():
         from .optuna import SQLITE_SUFFIXES, is_journal, is_sqlite_file
