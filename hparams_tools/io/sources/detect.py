@@ -19,6 +19,7 @@ from ._runs import SourceError
 __all__ = ["KINDS", "detect_kind"]
 
 KINDS = ("tensorboard", "keras-tuner", "optuna", "mlflow", "table")
+MAX_PROBED_ENTRIES = 256  # a directory with more entries is taken for a TensorBoard logdir without probing them
 
 
 def detect_kind(source: str | os.PathLike[str], kind: str | None = None) -> str:
@@ -40,7 +41,11 @@ def detect_kind(source: str | os.PathLike[str], kind: str | None = None) -> str:
         return "optuna"
     path = Path(text)
     if path.is_dir():
-        if _has_event_files(path):  # the usual logdir (an experiment file at its root): no further look
+        names = _entry_names(path)
+        # the usual logdir (an experiment file at its root), or one with many runs: no further look. A keras-tuner
+        # directory or an MLflow store holds a few projects/experiments; probing thousands of run directories
+        # for oracle.json/meta.yaml would cost a fifth of reading them (--source-kind names any other case)
+        if any(n.startswith("events.out.tfevents.") for n in names) or len(names) > MAX_PROBED_ENTRIES:
             return "tensorboard"
         from .keras_tuner import is_keras_tuner
         from .mlflow import is_mlflow
@@ -70,9 +75,9 @@ def detect_kind(source: str | os.PathLike[str], kind: str | None = None) -> str:
     return "tensorboard"
 
 
-def _has_event_files(path: Path) -> bool:
+def _entry_names(path: Path) -> list[str]:
     try:
         with os.scandir(path) as entries:
-            return any(e.name.startswith("events.out.tfevents.") for e in entries)
+            return [e.name for e in entries]
     except OSError:
-        return False
+        return []
