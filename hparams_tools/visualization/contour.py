@@ -94,11 +94,8 @@ def plot_contour(source: Any, *, target: str | None = None, goal: str | None = N
     figure's caption); the sessions are overlaid, the best as a red star.
 
     Args:
-        source: An Experiment, a DataFrame or a PlotData.
-        target: Target metric.
-        goal: ``"maximize"`` or ``"minimize"``.
-        value: Metric value mode.
-        analysis: Optional AnalysisResult (ranks the hyperparameters).
+        source, target, goal, value, analysis: What to plot, as for
+            :func:`~hparams_tools.visualization.plot_data` (the analysis ranks the hyperparameters).
         max_points: Sessions overlaid at most (seeded sample beyond).
         seed: Seed of the forest and the sample.
 

@@ -61,11 +61,8 @@ def plot_scatter_matrix(source: Any, *, target: str | None = None, goal: str | N
     The diagonal shows each hyperparameter's histogram; the best session is a red star.
 
     Args:
-        source: An Experiment, a DataFrame or a PlotData.
-        target: Target metric.
-        goal: ``"maximize"`` or ``"minimize"``.
-        value: Metric value mode.
-        analysis: Optional AnalysisResult (ranks the hyperparameters).
+        source, target, goal, value, analysis: What to plot, as for
+            :func:`~hparams_tools.visualization.plot_data` (the analysis ranks the hyperparameters).
         k: Hyperparameters shown.
         max_points: Points at most (seeded sample beyond).
         seed: Seed of the sample.
@@ -126,11 +123,8 @@ def plot_scatter_3d(source: Any, *, target: str | None = None, goal: str | None 
     """3D scatter of the two most important hyperparameters (numbers first) and the target.
 
     Args:
-        source: An Experiment, a DataFrame or a PlotData.
-        target: Target metric.
-        goal: ``"maximize"`` or ``"minimize"``.
-        value: Metric value mode.
-        analysis: Optional AnalysisResult (ranks the hyperparameters).
+        source, target, goal, value, analysis: What to plot, as for
+            :func:`~hparams_tools.visualization.plot_data` (the analysis ranks the hyperparameters).
         max_points: Points at most (seeded sample beyond).
         seed: Seed of the sample.
 

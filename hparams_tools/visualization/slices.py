@@ -81,11 +81,8 @@ def plot_slices(source: Any, *, target: str | None = None, goal: str | None = No
     Failed sessions are marked with a grey x; the best session with a red star.
 
     Args:
-        source: An Experiment, a DataFrame or a PlotData.
-        target: Target metric.
-        goal: ``"maximize"`` or ``"minimize"``.
-        value: Metric value mode.
-        analysis: Optional AnalysisResult (ranks the hyperparameters).
+        source, target, goal, value, analysis: What to plot, as for
+            :func:`~hparams_tools.visualization.plot_data` (the analysis ranks the hyperparameters).
         max_hparams: Panels at most (most important first, said in the figure).
         max_points: Points per panel at most (seeded sample beyond).
         seed: Seed of the sample.

@@ -26,11 +26,8 @@ def plot_surface(source: Any, *, target: str | None = None, goal: str | None = N
     log-scaled hyperparameters are drawn on a log axis whose ticks show real values.
 
     Args:
-        source: An Experiment, a DataFrame or a PlotData.
-        target: Target metric.
-        goal: ``"maximize"`` or ``"minimize"``.
-        value: Metric value mode.
-        analysis: Optional AnalysisResult (ranks the hyperparameters).
+        source, target, goal, value, analysis: What to plot, as for
+            :func:`~hparams_tools.visualization.plot_data` (the analysis ranks the hyperparameters).
         max_points: Sessions drawn at most (seeded sample beyond).
         seed: Seed of the forest and the sample.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,19 +11,7 @@ import pytest
 from sweep_helpers import tuner_trials, write_space
 from training.sweep import main
 
-FAILING_SPACE = """\
-method: hybrid
-metric: {name: validation/epoch_accuracy, goal: maximize}
-seed: 3
-parameters:
-  learning_rate: {values: [0.003, 1.0e+38]}
-  conv_blocks: {values: [2, 9]}
-  optimizer: {value: sgd}
-  momentum: {distribution: log_uniform_values, min: 0.1, max: 0.9}
-  dropout: {distribution: uniform, min: 0.0, max: 0.5}
-  epochs: {value: 3}
-  batch_size: {value: 16}
-"""
+FAILING_SPACE = (Path(__file__).parents[1] / "data" / "failing_space.yaml").read_text()
 
 SMALL_SPACE = """\
 method: random

@@ -19,19 +19,8 @@ from hparams_tools.io.sources import write_logdir
 ROOT = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent
 
-SWEEP_SPACE = """\
-method: hybrid
-metric: {name: validation/epoch_accuracy, goal: maximize}
-seed: 3
-parameters:
-  learning_rate: {values: [0.003, 1.0e+38]}
-  conv_blocks: {values: [2, 9]}
-  optimizer: {value: sgd}
-  momentum: {distribution: log_uniform_values, min: 0.1, max: 0.9}
-  dropout: {distribution: uniform, min: 0.0, max: 0.5}
-  epochs: {value: 3}
-  batch_size: {value: 16}
-"""
+# the same space as the sweep's own end-to-end test (tests/training/test_training_sweep.py)
+SWEEP_SPACE = (ROOT / "tests" / "data" / "failing_space.yaml").read_text()
 
 
 def _env() -> dict:
