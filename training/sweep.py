@@ -77,7 +77,8 @@ resume and distribution:
 
 backends:
   The sweep runs on Keras 3's TensorFlow, JAX or PyTorch backend: --backend NAME, else
-  $KERAS_BACKEND, else {default} (--data tfds:NAME needs tensorflow).
+  $KERAS_BACKEND, else {default} (without it installed: jax, then torch; --data tfds:NAME
+  needs tensorflow).
 
 exit status: 0 done, 2 bad input (one line on stderr), 1 unexpected error.
 """
@@ -135,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "backend's native start-up log")
     g = p.add_argument_group("hardware")
     g.add_argument("--backend", metavar="NAME", help="Keras backend: "
-                   f"{', '.join(BACKENDS)} (default: $KERAS_BACKEND, else {DEFAULT_BACKEND}); the logs are the same "
+                   f"{', '.join(BACKENDS)} (default: $KERAS_BACKEND, else {DEFAULT_BACKEND}, or without it jax, then torch); the logs are the same "
                    "on every backend")
     g.add_argument("--mixed-precision", action="store_true", help="train with the mixed_float16 policy (GPUs)")
     g.add_argument("--xla", default="auto", metavar="MODE", help="XLA compilation of the train step: auto "

@@ -141,6 +141,20 @@ def test_backend_not_installed_is_one_line(tmp_path):
     assert not (tmp_path / "logs").exists()
 
 
+def test_without_tensorflow_the_default_backend_is_an_installed_one():
+    """A box with JAX and PyTorch but no TensorFlow (hidden as Python hides a module) runs on JAX, then PyTorch."""
+    script = ("import sys, importlib.util\n"
+              "sys.modules['tensorflow'] = None\n"
+              "from training._backend import choose_backend\n"
+              "first = choose_backend(None)\n"
+              "sys.modules['jax'] = None\n"
+              "import os; del os.environ['KERAS_BACKEND']\n"
+              "print(first, choose_backend(None))")
+    proc = run_cli(["-c", script], module=None, env={"KERAS_BACKEND": ""})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["jax", "torch"]
+
+
 def test_bad_training_option_is_a_config_error_not_a_strategy_error(tmp_path):
     from training.errors import ConfigError, StrategyError
     from training.sweep import build_parser, run_sweep
