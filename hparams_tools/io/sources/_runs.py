@@ -15,11 +15,12 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ...errors import SourceError
 from .._model import Discrete, HParamInfo, Interval, MetricInfo
 
-__all__ = ["Run", "Sweep", "SourceError", "metric_key", "safe_name", "unique_names", "numbers_from_strings",
+__all__ = ["Run", "Sweep", "SourceError", "the_only", "metric_key", "safe_name", "unique_names", "numbers_from_strings",
            "check_size", "read_text", "domain_of", "STATUSES", "MAX_JSON_BYTES", "MAX_TABLE_BYTES", "MAX_LINE_BYTES"]
 
 STATUSES = ("SUCCESS", "FAILURE", "RUNNING", "UNKNOWN")
@@ -79,6 +80,19 @@ class Sweep:
     runs: list[Run] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     choices: list[str] = field(default_factory=list)
+
+
+def the_only(items: list, names: list[str], *, where: object, what: str, none: str) -> Any:
+    """The one study/project/experiment a source holds; the one rule for none and several (``--study``).
+
+    Raises:
+        SourceError: ``none`` when ``items`` is empty; when it holds several, a line naming them.
+    """
+    if not items:
+        raise SourceError(none)
+    if len(items) > 1:
+        raise SourceError(f"{where} holds {len(items)} {what} ({', '.join(names)}); pick one with --study NAME")
+    return items[0]
 
 
 def metric_key(key: str) -> tuple[str, str]:

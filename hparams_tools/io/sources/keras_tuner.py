@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .._model import HParamInfo, Interval
-from ._runs import MAX_JSON_BYTES, Run, SourceError, Sweep, domain_of, metric_key, read_text
+from ._runs import MAX_JSON_BYTES, Run, SourceError, Sweep, domain_of, metric_key, read_text, the_only
 
 __all__ = ["find_project", "read_keras_tuner", "is_keras_tuner"]
 
@@ -59,12 +59,8 @@ def find_project(path: Path, project: str | None = None) -> Path:
             raise SourceError(f"{path} has no keras-tuner project {project!r}; "
                               f"projects: {', '.join(p.name for p in projects) or 'none'}")
         return chosen[0]
-    if not projects:
-        raise SourceError(f"{path} is not a keras-tuner project directory (no oracle.json)")
-    if len(projects) > 1:
-        raise SourceError(f"{path} holds {len(projects)} keras-tuner projects "
-                          f"({', '.join(p.name for p in projects)}); pick one with --study NAME")
-    return projects[0]
+    return the_only(projects, [p.name for p in projects], where=path, what="keras-tuner projects",
+                    none=f"{path} is not a keras-tuner project directory (no oracle.json)")
 
 
 def _load_json(path: Path, what: str) -> dict:

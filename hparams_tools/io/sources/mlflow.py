@@ -28,6 +28,7 @@ from ._runs import (
     metric_key,
     numbers_from_strings,
     read_text,
+    the_only,
     unique_names,
 )
 
@@ -80,12 +81,8 @@ def _pick(path: Path, wanted: str | None) -> tuple[Path, dict]:
         raise SourceError(f"{path} has no MLflow experiment {wanted!r}; experiments: "
                           f"{', '.join(sorted(str(m.get('name')) for _, m in active)) or 'none'}")
     with_runs = [(e, m) for e, m in active if _runs_of(e)]
-    if not with_runs:
-        raise SourceError(f"{path}: no MLflow experiment with runs")
-    if len(with_runs) > 1:
-        raise SourceError(f"{path} holds {len(with_runs)} MLflow experiments with runs "
-                          f"({', '.join(sorted(str(m.get('name')) for _, m in with_runs))}); pick one with --study NAME")
-    return with_runs[0]
+    return the_only(with_runs, sorted(str(m.get("name")) for _, m in with_runs), where=path,
+                    what="MLflow experiments with runs", none=f"{path}: no MLflow experiment with runs")
 
 
 def _read_metric(path: Path, key: str, run: str) -> list[tuple[int, float, float]]:

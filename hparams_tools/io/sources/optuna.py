@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 from ...errors import require
 from .._model import HParamInfo, Interval
-from ._runs import MAX_LINE_BYTES, Run, SourceError, Sweep, domain_of
+from ._runs import MAX_LINE_BYTES, Run, SourceError, Sweep, domain_of, the_only
 
 __all__ = ["read_optuna", "is_journal", "is_sqlite_file", "STATE"]
 
@@ -217,11 +217,8 @@ def _pick(studies: list[tuple[str, object]], wanted: str | None, source: str) ->
             if name == wanted:
                 return sid, name
         raise SourceError(f"{source} has no study {wanted!r}; studies: {', '.join(names) or 'none'}")
-    if not studies:
-        raise SourceError(f"{source} holds no Optuna study")
-    if len(studies) > 1:
-        raise SourceError(f"{source} holds {len(studies)} studies ({', '.join(names)}); pick one with --study NAME")
-    return studies[0][1], studies[0][0]
+    name, sid = the_only(studies, names, where=source, what="studies", none=f"{source} holds no Optuna study")
+    return sid, name
 
 
 # -- journal -----------------------------------------------------------------------------------------
