@@ -20,7 +20,7 @@ from typing import Any, Mapping
 from .model import MODEL_HPARAMS
 
 __all__ = ["Gpu", "visible_gpus", "trial_memory_mb", "trials_per_gpu", "worker_env", "apply_memory_limit",
-           "cpu_threads", "MEMORY_FRACTION_ENV", "MEMORY_MB_ENV"]
+           "describe_pinning", "cpu_threads", "MEMORY_FRACTION_ENV", "MEMORY_MB_ENV"]
 
 MEMORY_FRACTION_ENV = "HPARAMS_TOOLS_GPU_MEMORY_FRACTION"  # set by the launcher, read by the worker
 MEMORY_MB_ENV = "HPARAMS_TOOLS_GPU_MEMORY_MB"
@@ -204,6 +204,24 @@ def apply_memory_limit(backend: str, env: Mapping[str, str] | None = None) -> No
             torch.cuda.set_per_process_memory_fraction(float(fraction), 0)
     # TensorFlow: TF_FORCE_GPU_ALLOW_GROWTH bounds it to what it uses; a hard logical-device limit would
     # conflict with memory growth (TensorFlow refuses both), so it is not set here.
+
+
+def describe_pinning(backend: str, accelerators: list[str], env: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """What a worker tells about the GPU the launcher gave it: ``(note, warning)``, each ``""`` when none.
+
+    ``note`` names the physical GPU and the memory share (for the worker's start line). ``warning``
+    is one line when the launcher pinned this worker to a GPU but the backend sees none: a CPU-only
+    build of JAX or PyTorch on a GPU box would otherwise run every worker on the CPU unnoticed.
+    """
+    env = os.environ if env is None else env
+    mb = env.get(MEMORY_MB_ENV)
+    if not mb:  # not a launcher's GPU worker
+        return "", ""
+    index = env.get("CUDA_VISIBLE_DEVICES", "?")
+    if accelerators:
+        return f"physical GPU {index}, memory share {int(mb):,} MiB", ""
+    return "", (f"warning: the launcher gave this worker GPU {index}, but {backend} sees no GPU (a CPU-only "
+                f"build?): training on the CPU. Install {backend} with CUDA support, or pass --cpu")
 
 
 def cpu_threads(workers: int, cpus: int | None = None) -> int:

@@ -299,6 +299,7 @@ def _start_backend(args: argparse.Namespace) -> tuple[str, Any]:
         The backend name and a ``tf.distribute`` strategy (TensorFlow with several GPUs) or None.
     """
     from ._backend import choose_backend, hide_gpus, import_keras
+    from .devices import describe_pinning
 
     backend = choose_backend(args.backend)
     if args.cpu:
@@ -320,6 +321,11 @@ def _start_backend(args: argparse.Namespace) -> tuple[str, Any]:
         devices = f"GPU {gpus[0]}"
     else:
         devices = f"CPU ({os.cpu_count()} cores)"
+    pinned, warning = describe_pinning(backend, gpus)
+    if pinned:
+        devices += f" ({pinned})"
+    if warning:  # even with --quiet: the sweep would run many times slower than the user expects
+        print(warning, file=sys.stderr, flush=True)
     if not args.quiet:
         mp = ", mixed precision (mixed_float16)" if args.mixed_precision else ""
         print(f"backend {backend}; devices: {devices}{mp}, XLA {args.xla}", flush=True)

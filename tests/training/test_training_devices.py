@@ -13,6 +13,7 @@ import pytest
 from hparams_tools.space import load_space
 from training.devices import (
     Gpu,
+    describe_pinning,
     filter_visible,
     parse_nvidia_smi,
     trial_memory_mb,
@@ -90,3 +91,13 @@ def test_the_launcher_sizes_workers_without_importing_a_backend():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'jax', 'torch')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[0] == "2" and out[1] == "[]"  # no more workers than trials; no backend imported
+
+
+def test_a_pinned_worker_names_its_gpu_or_warns_when_the_backend_sees_none(tmp_path):
+    env = worker_env(Gpu(3, "GPU-x", 80000, 81559), per_gpu=4, cache_dir=tmp_path, threads=1)
+    note, warning = describe_pinning("jax", ["cuda:0"], env)
+    assert note == "physical GPU 3, memory share 18,350 MiB" and warning == ""   # 0.9 x 81,559 / 4
+    note, warning = describe_pinning("torch", [], env)
+    assert note == "" and warning.startswith("warning: the launcher gave this worker GPU 3, but torch sees no GPU")
+    assert describe_pinning("jax", [], worker_env(None, per_gpu=0, cache_dir=tmp_path, threads=1)) == ("", "")
+    assert describe_pinning("jax", [], {}) == ("", "")   # not started by the launcher: nothing to say

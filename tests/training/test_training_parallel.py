@@ -35,9 +35,9 @@ parameters:
 class Sweep:
     """``python -m training.sweep`` running in the background, its output collected line by line."""
 
-    def __init__(self, args: list) -> None:
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
-        for name in ("KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID"):
+    def __init__(self, args: list, env: dict | None = None) -> None:
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), **(env or {})}
+        for name in ("KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID", "CUDA_VISIBLE_DEVICES"):
             env.pop(name, None)
         self.proc = subprocess.Popen([sys.executable, "-m", "training.sweep", *map(str, args)], env=env, cwd=ROOT,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -122,6 +122,43 @@ def test_two_workers_on_cpu_finish_every_trial_once(tmp_path, data_cache, refere
     assert ran_by(out, "tuner0") and ran_by(out, "tuner1") and not ran_by(out, "tuner0") & ran_by(out, "tuner1")
     assert ran_by(out, "tuner0") | ran_by(out, "tuner1") == set(kt)
     assert all(re.match(r"\[(chief|tuner\d|launch)\] ", line) for line in out.splitlines())  # whole, prefixed
+
+
+# A stand-in for the one GPU tool the launcher asks (this machine has no GPU): two 80 GB GPUs, as
+# `nvidia-smi --query-gpu=index,uuid,memory.free,memory.total --format=csv,noheader,nounits` prints them.
+FAKE_NVIDIA_SMI = """#!/bin/sh
+echo "0, GPU-00000000-fake, 80000, 81559"
+echo "1, GPU-11111111-fake, 80000, 81559"
+"""
+
+
+@pytest.mark.slow
+def test_with_gpus_visible_the_default_command_runs_trials_in_parallel(tmp_path, data_cache, reference):
+    """The GPU-box path end to end on the CPU: sized from nvidia-smi, one worker per slot pinned round-robin.
+
+    The backends here are CPU builds, so each pinned worker must say it sees no GPU and train on the CPU.
+    """
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "nvidia-smi").write_text(FAKE_NVIDIA_SMI)
+    (bin_dir / "nvidia-smi").chmod(0o755)
+    logdir, args = sweep_args(tmp_path, data_cache, 2)
+    args = args[2:]  # no --workers: the GPUs decide
+    sweep = Sweep(args, env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
+    try:
+        assert sweep.wait() == 0, sweep.output[-3000:]
+    finally:
+        sweep.kill()
+    out = sweep.output
+    launch = re.search(r"^\[launch\] (\d+) workers on 2 GPU\(s\) \[0, 1\], (\d+) per GPU", out, re.M)
+    assert launch, out[-3000:]
+    workers = int(launch[1])
+    assert 2 <= workers <= 4 and int(launch[2]) == -(-workers // 2)  # >= 1 per GPU, capped by the 4 trials
+    pinned = dict(re.findall(r"^\[(tuner\d+)\] warning: the launcher gave this worker GPU (\d+), but \w+ sees "
+                             r"no GPU", out, re.M))
+    assert pinned == {f"tuner{i}": str(i % 2) for i in range(workers)}, out[-3000:]  # round-robin over the GPUs
+    kt = assert_every_trial_once(logdir, out, reference)
+    assert set().union(*(ran_by(out, t) for t in pinned)) == set(kt)
 
 
 def signal_mid_trial(args: list, logdir: Path, sig: int, after=None) -> tuple[str, str]:
