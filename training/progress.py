@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Iterable
 
+from .space import trial_values
+
 __all__ = ["Progress", "better", "fmt_time", "fmt_values", "chief_reporter", "leaderboard"]
 
 DONE = ("COMPLETED", "FAILED", "INVALID")
@@ -87,7 +89,7 @@ def chief_reporter(progress: Progress, *, quiet: bool) -> Callable[[Any], None]:
 
     def report(trial: Any) -> None:
         score = trial.score if trial.status == "COMPLETED" else None
-        line = progress.add(trial.trial_id, trial.hyperparameters.values, score)
+        line = progress.add(trial.trial_id, trial_values(trial), score)
         if not quiet:
             print(line, flush=True)
 

@@ -23,12 +23,14 @@ __all__ = [
     "default_space_path",
     "load_default_space",
     "grid_values",
+    "grid_combinations",
     "to_keras_tuner",
     "to_hparams",
     "hyperband_epochs",
     "python_value",
     "conditional_name",
     "resolve_values",
+    "trial_values",
 ]
 
 DEFAULT_SPACE = "default_space.yaml"
@@ -102,6 +104,34 @@ def to_keras_tuner(space: SearchSpace, *, method: str, grid_points: int = 3, exc
     return hps
 
 
+def grid_combinations(hps: Any) -> int:
+    """The trials keras-tuner's grid runs over ``hps``: every combination of its ``Choice`` values.
+
+    A choice made under a condition (a conditional range's copy for one parent value) only
+    multiplies the combinations in which its parent takes that value, as keras-tuner's grid
+    enumerates active values only: ``optimizer`` [adam, sgd] with three learning rates for each
+    is 6 trials, not 2 x 3 x 3. Non-choice parameters (sampled at random) do not count.
+    """
+    by_parent: dict[str, dict[Any, int]] = {}   # parent name -> its value -> combinations under it
+    for h in hps.space:
+        if h.conditions and type(h).__name__ == "Choice":
+            for cond in h.conditions:
+                under = by_parent.setdefault(cond.name, {})
+                for v in cond.values:
+                    under[v] = under.get(v, 1) * len(h.values)
+    total = 1
+    for h in hps.space:
+        if h.conditions:
+            continue
+        under = by_parent.get(h.name, {})
+        kind = type(h).__name__
+        if kind == "Choice":
+            total *= sum(under.get(v, 1) for v in h.values)
+        elif kind == "Fixed":  # a one-value parent: only its own value's children
+            total *= under.get(h.value, 1)
+    return total
+
+
 def conditional_name(name: str, parent: str, value: Any) -> str:
     """keras-tuner's name for the copy of conditional range ``name`` used when ``parent`` is ``value``."""
     return f"{name}[{parent}={value}]"
@@ -118,6 +148,11 @@ def resolve_values(values: dict[str, Any]) -> dict[str, Any]:
         m = _CONDITIONAL.match(key)
         out[m["name"] if m else key] = value
     return out
+
+
+def trial_values(trial: Any) -> dict[str, Any]:
+    """A keras-tuner trial's hyperparameter values under the space's names (for lines, tables, logs)."""
+    return resolve_values(dict(trial.hyperparameters.values))
 
 
 def _add_hparam(hps: Any, p: Parameter, method: str, grid_points: int) -> None:

@@ -29,6 +29,7 @@ from hparams_tools.space import MAX_TRIALS, METHODS, SearchSpace, load_space
 from ._backend import BACKENDS, DEFAULT_BACKEND
 from .errors import ConfigError, DataError, StrategyError
 from .progress import Progress, chief_reporter, leaderboard
+from .space import trial_values
 
 __all__ = ["build_parser", "main", "run_sweep", "SweepResult"]
 
@@ -345,7 +346,7 @@ def _plan(space: SearchSpace, settings: dict) -> _Plan:
     """keras-tuner space, the oracle's max_trials, the expected trial count and the HParams domains."""
     from hparams_tools.io.experiment import Discrete, HParamInfo
 
-    from .space import hyperband_epochs, to_hparams, to_keras_tuner
+    from .space import grid_combinations, hyperband_epochs, to_hparams, to_keras_tuner
     from .tuner import hyperband_trial_count
 
     method, hb = space.method, settings["hyperband"]
@@ -354,10 +355,7 @@ def _plan(space: SearchSpace, settings: dict) -> _Plan:
                          exclude=("epochs",) if hyperband else ())
     max_trials = space.max_trials
     if method in ("grid", "hybrid"):
-        n_grid = 1
-        for h in hps.space:
-            if type(h).__name__ == "Choice":
-                n_grid *= len(h.values)
+        n_grid = grid_combinations(hps)
         # grid: never more than every combination; hybrid: one pass over the grid by default
         max_trials = min(max_trials or n_grid, n_grid) if method == "grid" else (max_trials or n_grid)
     max_trials = max_trials or 10
@@ -423,9 +421,10 @@ class _TrialLog:
             return
         status = str(trial.status)
         score = info["score"] if status == "COMPLETED" else None
-        self.trials.append({"id": trial.trial_id, "status": status, "score": score,
-                            "values": dict(trial.hyperparameters.values), "epochs": info["epochs"]})
-        line = self.progress.add(trial.trial_id, trial.hyperparameters.values, score, info["failure"] or status)
+        values = trial_values(trial)
+        self.trials.append({"id": trial.trial_id, "status": status, "score": score, "values": values,
+                            "epochs": info["epochs"]})
+        line = self.progress.add(trial.trial_id, values, score, info["failure"] or status)
         if not self.quiet:
             print(line, flush=True)
 
@@ -461,7 +460,7 @@ def _make_tuner(args: argparse.Namespace, space: SearchSpace, settings: dict, pl
 def _all_trials(tuner: Any) -> list[dict]:
     """Every trial the oracle knows (the chief's or a single process's view, resumed ones included)."""
     return [{"id": t.trial_id, "status": str(t.status), "score": t.score if t.status == "COMPLETED" else None,
-             "values": dict(t.hyperparameters.values), "epochs": tuner.epochs_spent.get(t.trial_id, 0)}
+             "values": trial_values(t), "epochs": tuner.epochs_spent.get(t.trial_id, 0)}
             for t in tuner.oracle.trials.values()]
 
 

@@ -33,7 +33,7 @@ from .data import Dataset, holdout_split, kfold_splits, make_pipeline
 from .hparams_logging import EpochScalars, Session
 from .model import MODEL_HPARAMS, build_model
 from .oracle_ops import Lease, TrialRevoked
-from .space import python_value, resolve_values
+from .space import python_value, trial_values
 
 __all__ = ["TrialSetup", "HybridOracle", "make_oracle", "hyperband_trial_count", "FlowerTuner", "history_key"]
 
@@ -225,7 +225,7 @@ class FlowerTuner(kt.Tuner):
     # keras-tuner calls run_trial once per trial; its return value goes to the oracle.
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
         s = self.setup
-        values = resolve_values(dict(trial.hyperparameters.values))
+        values = trial_values(trial)
         hp = {k: v for k, v in values.items() if k not in _TUNER_KEYS}
         epochs = int(values.get("tuner/epochs", hp.get("epochs", MODEL_HPARAMS["epochs"])))
         initial_epoch = int(values.get("tuner/initial_epoch", 0)) if s.hyperband else 0

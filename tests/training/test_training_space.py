@@ -6,7 +6,7 @@ import keras_tuner as kt
 import pytest
 
 from hparams_tools.space import parse_space
-from training.space import grid_values, hyperband_epochs, load_default_space, to_hparams, to_keras_tuner
+from training.space import grid_combinations, grid_values, hyperband_epochs, load_default_space, to_hparams, to_keras_tuner
 from training.tuner import HybridOracle, hyperband_trial_count
 
 SPACE = parse_space({
@@ -131,3 +131,37 @@ def test_hybrid_oracle_grids_choices_and_samples_the_rest(tmp_path):
     assert combos[4:] == combos[:4]                                                           # then again
     lrs = [v["learning_rate"] for v in seen]
     assert len(set(lrs)) == 8 and all(1e-4 <= x <= 1e-1 for x in lrs)                      # fresh random draws
+
+
+def _grid_trials_keras_tuner_runs(hps, tmp_path) -> int:
+    """Trials keras-tuner's own GridSearchOracle hands out before it stops (the independent count)."""
+    oracle = kt.oracles.GridSearchOracle(objective=kt.Objective("score", "max"), max_trials=10_000,
+                                         hyperparameters=hps)
+    oracle._set_project_dir(str(tmp_path), "grid")
+    n = 0
+    while (trial := oracle.create_trial("tuner0")).status == "RUNNING":
+        n += 1
+        oracle.update_trial(trial.trial_id, {"score": 0.5})
+        oracle.end_trial(trial)
+    return n
+
+
+LR_BY_OPTIMIZER = {"distribution": "log_uniform_values", "min": 1e-4, "max": 1e-1, "conditional_on": "optimizer",
+                   "by_value": {"adam": {"min": 1e-4, "max": 3e-3}, "sgd": {"min": 1e-2, "max": 1e-1}}}
+
+
+@pytest.mark.parametrize("parameters", [
+    {"optimizer": {"values": ["adam", "sgd"]}, "batch_size": {"values": [16, 32]}, "learning_rate": LR_BY_OPTIMIZER},
+    {"optimizer": {"values": ["adam", "sgd", "rmsprop"]}, "learning_rate": LR_BY_OPTIMIZER,
+     "dropout": {"distribution": "uniform", "min": 0.0, "max": 0.5, "conditional_on": "optimizer",
+                 "by_value": {"rmsprop": {"min": 0.1, "max": 0.2}}},
+     "filters": {"distribution": "int_uniform", "min": 8, "max": 9}},
+    {"optimizer": {"values": ["adam"]},
+     "learning_rate": {**LR_BY_OPTIMIZER, "by_value": {"adam": {"min": 1e-4, "max": 3e-3}}}},
+    {"optimizer": {"values": ["adam", "sgd"]}, "batch_size": {"values": [16, 32]},
+     "dropout": {"distribution": "uniform", "min": 0.0, "max": 0.5}},
+], ids=["one-conditional", "two-conditionals-three-parents", "one-parent-value", "no-conditional"])
+def test_grid_trial_count_is_what_keras_tuner_runs(parameters, tmp_path):
+    space = parse_space({"method": "grid", "parameters": parameters})
+    hps = to_keras_tuner(space, method="grid", grid_points=3)
+    assert grid_combinations(hps) == _grid_trials_keras_tuner_runs(hps, tmp_path)

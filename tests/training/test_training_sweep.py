@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from sweep_helpers import tuner_trials, write_space
+from hparams_tools import read_experiment
 from training.sweep import main
 
 FAILING_SPACE = (Path(__file__).parents[1] / "data" / "failing_space.yaml").read_text()
@@ -116,6 +117,32 @@ def test_grid_covers_every_combination(tmp_path, tiny):
     combos = {(tr["hyperparameters"]["values"]["learning_rate"], tr["hyperparameters"]["values"]["batch_size"])
               for tr in tuner_trials(logdir).values()}
     assert combos == {(lr, bs) for lr in (1e-4, 1e-2) for bs in (8, 16)}
+
+
+CONDITIONAL_GRID = """\
+method: grid
+parameters:
+  optimizer: {values: [adam, sgd]}
+  learning_rate: {distribution: log_uniform_values, min: 1.0e-4, max: 1.0e-1, conditional_on: optimizer,
+                  by_value: {adam: {min: 1.0e-4, max: 1.0e-3}, sgd: {min: 1.0e-2, max: 1.0e-1}}}
+  epochs: {value: 1}
+  batch_size: {value: 8}
+"""
+
+
+def test_conditional_grid_counts_and_names_what_it_runs(tmp_path, tiny, capsys):
+    space = write_space(tmp_path / "space.yaml", CONDITIONAL_GRID)
+    logdir = tmp_path / "cond"
+    args = [a for a in tiny(logdir) if a != "--quiet"]
+    assert main(["--space", space, "--grid-points", "2", *args]) == 0
+    out = capsys.readouterr().out
+    # 2 optimizers x 2 learning rates of their own: 4 trials, announced and counted as 4 (not 2 x 2 x 2)
+    assert ", 4 trials, " in out and "trial 4/4 " in out and "/8" not in out
+    assert "learning_rate=" in out and "[optimizer=" not in out  # the space's name, not keras-tuner's copy
+    table = read_experiment(logdir).table()
+    runs = sorted(zip(table["optimizer"], table["learning_rate"]))
+    assert [o for o, _ in runs] == ["adam", "adam", "sgd", "sgd"]   # each optimizer's own grid, ends included
+    assert [lr for _, lr in runs] == pytest.approx([1e-4, 1e-3, 1e-2, 1e-1])
 
 
 def test_hyperband_owns_the_epochs(tmp_path, tiny, reference):
