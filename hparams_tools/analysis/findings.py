@@ -136,8 +136,9 @@ def _what_matters(prep: Prepared, importance: pd.DataFrame, forest_r2: float | N
         sure = f"unreliable: the forest predicts held-out sessions with R² {forest_r2:.2f} only"
     else:
         sure = f"the forest predicts held-out sessions with R² {forest_r2:.2f}"
-    out = [f"What matters: {listed} (share of importance, median over {len(methods)} model-based methods: "
-           f"{', '.join(methods)}); {sure}."]
+    source = (f"median over {len(methods)} model-based methods: {', '.join(methods)}" if len(methods) > 1
+              else f"from the one model-based method that ran: {methods[0]}" if methods else "no model-based method ran")
+    out = [f"What matters: {listed} (share of importance, {source}); {sure}."]
     firsts = {label: str(importance[col].idxmax()) for col, label in METHOD_NAMES.items()
               if col in importance.columns and importance[col].notna().any()}
     if len(firsts) > 1:

@@ -129,6 +129,7 @@ def test_few_sessions_give_what_is_meaningful(tmp_path):
     notes = "\n".join(r.notes)
     assert "skipped" in notes and "need 20" in notes
     assert any("too few rows" in f for f in r.findings)
+    assert any("(share of importance, from the one model-based method that ran: forest)" in f for f in r.findings)
     assert r.next_space.parameters["lr"]                                   # still a space to run
 
 
