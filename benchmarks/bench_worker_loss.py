@@ -1,11 +1,19 @@
-"""Worker loss on loopback: a chief and 2 workers, one killed with -9 mid-trial and not restarted.
+"""Worker loss on loopback: a chief and 2 workers, one lost mid-trial and not restarted.
 
 Baseline: the same sweep (``python -m training.sweep --workers 2``, chief and
-workers over 127.0.0.1) without the loss, measured in the same run. Then
-``tuner0`` is killed with SIGKILL after the first epoch of its first trial,
-with ``--max-restarts 0``: the chief re-queues its trial once the silence limit
-passes (the default adaptive limit unless ``--worker-timeout`` is given) and
-``tuner1`` finishes the sweep alone. Printed: both wall times, the ratio, and
+workers over 127.0.0.1) without the loss, measured in the same run. Then two
+losses of ``tuner0`` after the first epoch of its first trial, with
+``--max-restarts 0``:
+
+* **killed** (SIGKILL): the launcher sees the process die and reports it; the
+  chief re-queues its trial at once (``training/gone.py``);
+* **hung** (SIGSTOP, alive but silent, as a hung GPU or a worker on another
+  machine whose network went away): only the chief's silence limit catches it
+  (the default adaptive limit unless ``--worker-timeout`` is given). The paused
+  worker is let go (SIGCONT) once the chief has finished, and drops its stale
+  trial; the time counted is until the chief's ``finished`` line.
+
+``tuner1`` finishes each sweep alone. Printed: the wall times, the ratios, and
 whether every trial completed exactly once.
 
 Target (issue 8): every trial completes, in at most 2x the time without the loss.
@@ -23,6 +31,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -39,40 +48,57 @@ parameters:
 """
 
 
-def _sweep(args: argparse.Namespace, logdir: Path, space: Path, kill: bool) -> dict:
+def _sweep(args: argparse.Namespace, logdir: Path, space: Path, loss: str | None) -> dict:
+    """Run one sweep; ``loss`` None, "killed" or "hung" (what happens to tuner0 after its first epoch)."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
     for name in ("KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID"):
         env.pop(name, None)
     cmd = [sys.executable, "-m", "training.sweep", "--workers", "2", "--space", str(space), "--logdir", str(logdir),
            "--image-size", str(args.image_size), "--samples-per-class", str(args.samples_per_class),
-           "--cache-dir", args.cache_dir, "--no-report", "--quiet"]
-    if kill:
+           "--cache-dir", args.cache_dir, "--no-report"]
+    if loss:
         cmd += ["--max-restarts", "0"]
     if args.worker_timeout:
         cmd += ["--worker-timeout", str(args.worker_timeout)]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    killed = None
+    lines: list[str] = []
+    finished: list[float] = []
+
+    def read() -> None:
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("[chief] finished in "):
+                finished.append(time.perf_counter() - start)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    hit = None
     heartbeat = logdir / ".keras_tuner" / "heartbeats" / "tuner0.json"
-    while kill and killed is None and proc.poll() is None:
+    while loss and hit is None and proc.poll() is None:
         try:
             beat = json.loads(heartbeat.read_text())
         except (OSError, ValueError):
             beat = {"beat": 0}
         if beat["beat"] >= 2:  # its trial started and one epoch is done
-            os.kill(beat["pid"], signal.SIGKILL)
-            killed = (beat["trial"], time.perf_counter() - start)
+            os.kill(beat["pid"], signal.SIGKILL if loss == "killed" else signal.SIGSTOP)
+            hit = (beat["trial"], time.perf_counter() - start, beat["pid"])
         time.sleep(0.1)
-    out, _ = proc.communicate()
-    seconds = time.perf_counter() - start
+    if loss == "hung" and hit is not None:
+        while not finished and proc.poll() is None:
+            time.sleep(0.1)
+        os.kill(hit[2], signal.SIGCONT)  # the sweep is done; let the stale worker find out and leave
+    proc.wait()
+    reader.join(timeout=30)
+    seconds = finished[0] if finished else time.perf_counter() - start
     statuses = {}
     for f in (logdir / ".keras_tuner" / "sweep").glob("trial_*/trial.json"):
         t = json.loads(f.read_text())
         statuses[t["trial_id"]] = t["status"]
     sessions = sorted(p.name for p in logdir.glob("trial-*"))
-    return {"seconds": seconds, "rc": proc.returncode, "completed": list(statuses.values()).count("COMPLETED"),
-            "sessions": len(sessions), "killed": killed,
-            "requeue": [line for line in out.splitlines() if "re-queued" in line or "not restarted" in line]}
+    return {"seconds": seconds, "exit_seconds": time.perf_counter() - start, "rc": proc.returncode,
+            "completed": list(statuses.values()).count("COMPLETED"), "sessions": len(sessions), "hit": hit,
+            "requeue": [line for line in lines if "re-queued" in line or "not restarted" in line]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,23 +113,26 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-loss-"))
     space = tmp / "space.yaml"
     space.write_text(SPACE.format(trials=args.trials), encoding="utf-8")
-    base = _sweep(args, tmp / "baseline", space, kill=False)
-    print(f"baseline (2 workers, no loss): {base['seconds']:.1f} s, {base['completed']}/{args.trials} completed, "
-          f"{base['sessions']} sessions, exit {base['rc']}", flush=True)
-    loss = _sweep(args, tmp / "loss", space, kill=True)
-    print(f"tuner0 killed -9 in trial {loss['killed'][0]} at {loss['killed'][1]:.1f} s, not restarted"
-          if loss["killed"] else "tuner0 was never seen mid-trial (not killed)")
-    for line in loss["requeue"]:
-        print(f"  {line}")
-    print(f"with the loss: {loss['seconds']:.1f} s, {loss['completed']}/{args.trials} completed, "
-          f"{loss['sessions']} sessions, exit {loss['rc']}")
-    ratio = loss["seconds"] / base["seconds"]
-    ok = (loss["killed"] is not None and loss["rc"] == 0 and loss["completed"] == loss["sessions"] == args.trials
-          and ratio <= 2)
-    print(f"ratio (loss / baseline): {ratio:.2f}  (target <= 2 with every trial complete once: "
-          f"{'met' if ok else 'NOT met'})")
-    return 0 if ok else 1
-
+    base = _sweep(args, tmp / "baseline", space, loss=None)
+    print(f"baseline (2 workers, no loss): {base['seconds']:.1f} s to the chief's end, {base['completed']}/"
+          f"{args.trials} completed, {base['sessions']} sessions, exit {base['rc']}", flush=True)
+    met = True
+    for loss in ("killed", "hung"):
+        run = _sweep(args, tmp / loss, space, loss=loss)
+        how = "killed -9" if loss == "killed" else "paused (SIGSTOP)"
+        print(f"tuner0 {how} in trial {run['hit'][0]} at {run['hit'][1]:.1f} s, not restarted"
+              if run["hit"] else f"tuner0 was never seen mid-trial (not {loss})")
+        for line in run["requeue"]:
+            print(f"  {line}")
+        ratio = run["seconds"] / base["seconds"]
+        ok = (run["hit"] is not None and run["rc"] == 0 and run["completed"] == run["sessions"] == args.trials
+              and ratio <= 2)
+        met = met and ok
+        print(f"{loss}: {run['seconds']:.1f} s to the chief's end (process exit {run['exit_seconds']:.1f} s), "
+              f"{run['completed']}/{args.trials} completed, {run['sessions']} sessions, exit {run['rc']}; "
+              f"ratio {ratio:.2f} (target <= 2 with every trial complete once: {'met' if ok else 'NOT met'})",
+              flush=True)
+    return 0 if met else 1
 
 if __name__ == "__main__":
     sys.exit(main())

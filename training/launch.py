@@ -37,6 +37,7 @@ from typing import IO, Any, Sequence
 
 from .devices import Gpu, cpu_threads, trial_memory_mb, trials_per_gpu, visible_gpus, worker_env
 from .errors import StrategyError
+from .gone import report_gone
 
 __all__ = ["add_arguments", "check_arguments", "plan", "Plan", "run", "main", "free_port"]
 
@@ -211,13 +212,14 @@ class _Fleet:
             t.join(timeout=10)
 
 
-def run(work: Plan, argv: Sequence[str], *, max_restarts: int = 3, quiet: bool = False,
+def run(work: Plan, argv: Sequence[str], *, state_dir: Path, max_restarts: int = 3, quiet: bool = False,
         out: IO[str] | None = None) -> int:
     """Run the chief and the planned workers to the end of the sweep.
 
     Args:
         work: The plan from :func:`plan`.
         argv: The sweep's own arguments (every process runs ``python -m training.sweep argv``).
+        state_dir: The sweep's ``<logdir>/.keras_tuner`` (where a worker gone for good is reported).
         max_restarts: How often each worker is restarted after dying.
         quiet: No launcher lines except deaths and restarts.
         out: Where lines go (default stdout).
@@ -233,7 +235,7 @@ def run(work: Plan, argv: Sequence[str], *, max_restarts: int = 3, quiet: bool =
     if not quiet:
         writer.say("[launch] ", f"{work.describe()}; chief on 127.0.0.1:{port}")
     try:
-        return _supervise(work, fleet, writer, port, max_restarts)
+        return _supervise(work, fleet, writer, port, max_restarts, Path(state_dir))
     except KeyboardInterrupt:
         writer.say("[launch] ", "interrupted; rerun the same command to resume")
         return 130
@@ -243,7 +245,8 @@ def run(work: Plan, argv: Sequence[str], *, max_restarts: int = 3, quiet: bool =
         writer.close()
 
 
-def _supervise(work: Plan, fleet: _Fleet, writer: LineWriter, port: int, max_restarts: int) -> int:
+def _supervise(work: Plan, fleet: _Fleet, writer: LineWriter, port: int, max_restarts: int,
+               state_dir: Path) -> int:
     # The chief serves the oracle from the CPU: a GPU there would only hold memory the workers need.
     chief = fleet.start("chief", {"CUDA_VISIBLE_DEVICES": "-1", "OMP_NUM_THREADS": "1",
                                   "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"})
@@ -281,7 +284,8 @@ def _supervise(work: Plan, fleet: _Fleet, writer: LineWriter, port: int, max_res
             else:
                 lost.add(tuner_id)
                 writer.say("[launch] ", f"{tuner_id} {_exit_text(code)}; not restarted (--max-restarts "
-                           f"{max_restarts}): the chief re-queues its trial when the worker timeout passes")
+                           f"{max_restarts}): the chief re-queues its trial now")
+                report_gone(state_dir, tuner_id, _exit_text(code))
         if lost and len(finished | lost) == len(ids):
             # Nobody is left to run a re-queued trial; give the chief a moment in case it is just ending.
             gone_since = gone_since or time.monotonic()

@@ -21,6 +21,10 @@ workers on other machines sharing the logdir):
   the partial session directory) and forgets the tuner id, so the sweep can end
   without it. A local worker that died is restarted by the launcher long
   before that with the same tuner id, and keras-tuner hands it its own trial.
+- **Gone.** A local worker that died and will not be restarted (past
+  ``--max-restarts``) is reported by the launcher (:mod:`training.gone`);
+  the chief re-queues its trial at its next pass instead of waiting for the
+  silence limit.
 - **Leases.** ``owners.json`` maps each running trial to its tuner id. A worker
   checks it after every epoch and before reporting: a worker whose trial was
   re-queued (it was only slow, or paused) stops it and drops its result; the
@@ -41,6 +45,8 @@ import keras_tuner as kt
 from keras_tuner.src.engine import trial as trial_module
 
 from hparams_tools._files import atomic_write
+
+from .gone import take_gone_reports
 
 __all__ = ["SilenceLimit", "Lease", "TrialRevoked", "serve", "HEARTBEATS", "OWNERS"]
 
@@ -212,23 +218,24 @@ def _install(oracle: Any, guard: _Guard) -> None:
     oracle.__class__ = Leased
 
 
-def _requeue_silent(oracle: Any, guard: _Guard, now: float) -> None:
-    """Re-queue the trial of every tuner silent past the limit; forget idle tuners silent that long."""
+def _requeue_silent(oracle: Any, guard: _Guard, now: float, gone: dict[str, str]) -> None:
+    """Re-queue the trial of every tuner gone for good or silent past the limit; forget idle tuners like them."""
     limit = guard.limit.seconds()
     with_trial = dict(oracle.ongoing_trials)
     changed = False
     for tuner in list(oracle.tuner_ids):
         last = guard.seen.setdefault(tuner, now)
         silent = now - last
-        if silent <= limit:
+        if silent <= limit and tuner not in gone:
             continue
+        why = f"{tuner} {gone[tuner]} and will not be restarted" if tuner in gone else \
+            f"{tuner} silent for {silent:.0f} s (limit {limit:.0f} s)"
         trial = with_trial.get(tuner)
         if trial is not None:
             oracle.ongoing_trials.pop(tuner)
             oracle._retry_queue.append(trial.trial_id)  # keras-tuner's own queue: the next tuner to ask runs it
             guard.requeued.add(trial.trial_id)
-            guard.notes.append(f"{tuner} silent for {silent:.0f} s (limit {limit:.0f} s): trial {trial.trial_id} "
-                               "re-queued")
+            guard.notes.append(f"{why}: trial {trial.trial_id} re-queued")
         oracle.tuner_ids.discard(tuner)
         guard.seen.pop(tuner, None)
         changed = True
@@ -242,7 +249,7 @@ def _tick(oracle: Any, guard: _Guard) -> bool:
     """One watchdog pass under the oracle's lock; True when the chief may exit (all trials done)."""
     now = time.monotonic()
     guard.read_heartbeats(now)
-    _requeue_silent(oracle, guard, now)
+    _requeue_silent(oracle, guard, now, take_gone_reports(guard.state_dir))
     return not oracle.ongoing_trials and not oracle.tuner_ids and not oracle._retry_queue
 
 
@@ -269,6 +276,7 @@ def serve(tuner: Any, *, state_dir: Path, limit: SilenceLimit, on_trial_end: Cal
     oracle = tuner.oracle
     oracle.verbose = 0  # keras-tuner's per-trial tables would print from the gRPC threads
     guard = _Guard(oracle, state_dir, limit)
+    take_gone_reports(state_dir)  # left by an earlier run of this sweep: about processes that no longer matter
     _install(oracle, guard)
     guard.write_owners()
     tuner.save()

@@ -555,7 +555,8 @@ def _launch(args: argparse.Namespace, argv: list[str]) -> int | None:
         return None
     # bad input fails here, once, before any process starts
     prepare_logdir(_logdir(args, settings), settings, overwrite=args.overwrite, role="chief", dry_run=True)
-    return launch.run(work, argv, max_restarts=args.max_restarts, quiet=args.quiet)
+    return launch.run(work, argv, state_dir=_logdir(args, settings) / STATE_DIR, max_restarts=args.max_restarts,
+                      quiet=args.quiet)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
