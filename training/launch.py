@@ -54,7 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--worker-timeout", type=float, metavar="SECONDS", help="re-queue the trial of a worker silent "
                    "longer than max(SECONDS, 5 x the longest epoch seen) (default 60; 600 before the first epoch)")
     g.add_argument("--max-restarts", type=int, default=3, metavar="N", help="restart a dead local worker at "
-                   "most N times (default 3); it continues its trial")
+                   "most N times (default 3); it continues its trial. Past N its trial is re-queued at once for "
+                   "the other workers")
 
 
 def check_arguments(args: argparse.Namespace) -> None:
