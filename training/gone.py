@@ -1,23 +1,36 @@
-"""Workers that died for good: the launcher reports them, the chief re-queues their trials at once.
+"""Workers that died for good, made known to the chief so that it re-queues their trials at once.
 
-A local worker that dies is restarted by the launcher (it continues its
-trial); past ``--max-restarts`` it is not, and without this report the chief
-would learn of it only when the worker's silence passes the limit
-(:mod:`training.oracle_ops`). The report is a file, ``<logdir>/.keras_tuner/gone/<tuner id>.json``,
-like the rest of the chief's state, and this module is its one reader and
-writer. It imports no backend: the launcher must stay free of one.
+Without this the chief learns of a dead worker only when its silence passes
+the limit (:mod:`training.oracle_ops`, 60 s or more). The rule: whoever can
+know that a worker is gone for good says so.
+
+- **A worker under the launcher** is restarted when it dies (it continues its
+  trial); past ``--max-restarts`` the launcher writes a report,
+  ``<logdir>/.keras_tuner/gone/<tuner id>.json``, which the chief takes once.
+  The launcher marks its workers (``HPARAMS_TOOLS_SUPERVISED``), so the chief
+  never pre-empts a restart.
+- **A worker started by hand on the chief's machine** (no launcher to restart
+  it) is gone when the process its heartbeat names no longer runs there (or
+  is a zombie): :func:`local_process_gone`.
+- Anything else (a hung worker, one on another machine) is left to the
+  silence limit.
+
+This module imports no backend: the launcher must stay free of one.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 from pathlib import Path
 
 from hparams_tools._files import atomic_write
 
-__all__ = ["GONE", "report_gone", "take_gone_reports"]
+__all__ = ["GONE", "SUPERVISED_ENV", "report_gone", "take_gone_reports", "this_host", "local_process_gone"]
 
 GONE = "gone"
+SUPERVISED_ENV = "HPARAMS_TOOLS_SUPERVISED"  # set by the launcher for the processes it restarts
 
 
 def report_gone(state_dir: Path, tuner_id: str, how: str) -> None:
@@ -31,11 +44,11 @@ def report_gone(state_dir: Path, tuner_id: str, how: str) -> None:
     path = Path(state_dir) / GONE / f"{tuner_id}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as fh:
-        json.dump({"how": how}, fh)
+        json.dump({"how": f"{how} and will not be restarted"}, fh)
 
 
 def take_gone_reports(state_dir: Path) -> dict[str, str]:
-    """The workers reported gone since the last call (tuner id -> how it ended); each report is read once.
+    """The workers reported gone since the last call (tuner id -> what happened); each report is read once.
 
     A report being written right now (unreadable) is left for the next call.
     """
@@ -48,3 +61,26 @@ def take_gone_reports(state_dir: Path) -> dict[str, str]:
         gone[path.stem] = how[:200]  # a line for the log, not a place for a novel
         path.unlink(missing_ok=True)
     return gone
+
+
+def this_host() -> str:
+    """The name a worker's heartbeat records, to tell the chief whether it shares the chief's machine."""
+    return socket.gethostname()
+
+
+def local_process_gone(pid: int) -> bool:
+    """Whether process ``pid`` of this machine has ended (also when it is a zombie nobody reaped yet).
+
+    False when it may still run (it exists, or belongs to another user): then the silence limit decides.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OSError):
+        return False
+    try:  # Linux: a killed child its parent has not waited for yet is state Z
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False

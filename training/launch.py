@@ -37,7 +37,7 @@ from typing import IO, Any, Sequence
 
 from .devices import Gpu, cpu_threads, trial_memory_mb, trials_per_gpu, visible_gpus, worker_env
 from .errors import StrategyError
-from .gone import report_gone
+from .gone import SUPERVISED_ENV, report_gone
 
 __all__ = ["add_arguments", "check_arguments", "plan", "Plan", "run", "main", "free_port"]
 
@@ -191,7 +191,8 @@ class _Fleet:
 
     def start(self, tuner_id: str, env: dict[str, str]) -> subprocess.Popen:
         self.envs[tuner_id] = env
-        proc = subprocess.Popen(self.cmd, env={**self.base, **env, "KERASTUNER_TUNER_ID": tuner_id},
+        proc = subprocess.Popen(self.cmd, env={**self.base, **env, "KERASTUNER_TUNER_ID": tuner_id,
+                                               SUPERVISED_ENV: "1"},
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
         self.procs[tuner_id] = proc
         self.pumps.append(self.writer.pump(proc.stdout, f"[{tuner_id}] "))

@@ -46,7 +46,7 @@ from keras_tuner.src.engine import trial as trial_module
 
 from hparams_tools._files import atomic_write
 
-from .gone import take_gone_reports
+from .gone import SUPERVISED_ENV, local_process_gone, take_gone_reports, this_host
 
 __all__ = ["SilenceLimit", "Lease", "TrialRevoked", "serve", "HEARTBEATS", "OWNERS"]
 
@@ -79,7 +79,8 @@ class Lease:
         path = self.state_dir / HEARTBEATS / f"{self.tuner_id}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(path) as fh:
-            json.dump({"trial": trial_id, "beat": self._count, "pid": os.getpid()}, fh)
+            json.dump({"trial": trial_id, "beat": self._count, "pid": os.getpid(), "host": this_host(),
+                       "supervised": bool(os.environ.get(SUPERVISED_ENV))}, fh)
 
     def holds(self, trial_id: str) -> bool:
         """True while the chief's ``owners.json`` gives ``trial_id`` to this worker (or cannot be read)."""
@@ -147,6 +148,19 @@ class _Guard:
         self.beats: dict[str, tuple] = {}                  # tuner id -> (last heartbeat content, when seen)
         self.notes: list[str] = []                         # lines for the serving loop to print
         self.requeued: set[str] = set()
+        self.host = this_host()
+        self.local_pids: dict[str, tuple[str, int]] = {}  # unsupervised workers here -> (trial, pid) of last beat
+
+    def dead_local_workers(self) -> dict[str, str]:
+        """Workers started by hand on this machine whose process ended while running the trial they hold.
+
+        Only a heartbeat about the trial the tuner holds now counts: an older one (another trial, or a
+        process since replaced) says nothing about the process running it.
+        """
+        holding = {tuner: t.trial_id for tuner, t in self.oracle.ongoing_trials.items()}
+        return {tuner: f"is no longer running (process {pid} on this machine)"
+                for tuner, (trial, pid) in self.local_pids.items()
+                if holding.get(tuner) == trial and local_process_gone(pid)}
 
     def write_owners(self) -> None:
         owners = {t.trial_id: tuner for tuner, t in self.oracle.ongoing_trials.items()}
@@ -164,6 +178,10 @@ class _Guard:
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # being replaced right now; read it next tick
             tuner = path.stem
+            if not beat.get("supervised") and beat.get("host") == self.host:
+                self.local_pids[tuner] = (key[0], key[2])  # started by hand here: its process tells if it is gone
+            else:
+                self.local_pids.pop(tuner, None)
             old, when = self.beats.get(tuner, (None, now))
             if old == key:
                 continue
@@ -228,8 +246,7 @@ def _requeue_silent(oracle: Any, guard: _Guard, now: float, gone: dict[str, str]
         silent = now - last
         if silent <= limit and tuner not in gone:
             continue
-        why = f"{tuner} {gone[tuner]} and will not be restarted" if tuner in gone else \
-            f"{tuner} silent for {silent:.0f} s (limit {limit:.0f} s)"
+        why = f"{tuner} {gone[tuner]}" if tuner in gone else f"{tuner} silent for {silent:.0f} s (limit {limit:.0f} s)"
         trial = with_trial.get(tuner)
         if trial is not None:
             oracle.ongoing_trials.pop(tuner)
@@ -249,7 +266,7 @@ def _tick(oracle: Any, guard: _Guard) -> bool:
     """One watchdog pass under the oracle's lock; True when the chief may exit (all trials done)."""
     now = time.monotonic()
     guard.read_heartbeats(now)
-    _requeue_silent(oracle, guard, now, take_gone_reports(guard.state_dir))
+    _requeue_silent(oracle, guard, now, {**guard.dead_local_workers(), **take_gone_reports(guard.state_dir)})
     return not oracle.ongoing_trials and not oracle.tuner_ids and not oracle._retry_queue
 
 
@@ -276,7 +293,11 @@ def serve(tuner: Any, *, state_dir: Path, limit: SilenceLimit, on_trial_end: Cal
     oracle = tuner.oracle
     oracle.verbose = 0  # keras-tuner's per-trial tables would print from the gRPC threads
     guard = _Guard(oracle, state_dir, limit)
-    take_gone_reports(state_dir)  # left by an earlier run of this sweep: about processes that no longer matter
+    # Left by an earlier run of this sweep, about processes that no longer matter: a resumed chief hands a
+    # returning tuner id its old trial, and that worker's old heartbeat would name a dead process.
+    take_gone_reports(state_dir)
+    for old in (Path(state_dir) / HEARTBEATS).glob("*.json"):
+        old.unlink(missing_ok=True)
     _install(oracle, guard)
     guard.write_owners()
     tuner.save()

@@ -221,6 +221,23 @@ def test_a_gone_report_is_read_once_and_a_partial_one_waits(tmp_path):
 
     report_gone(tmp_path, "tuner1", "was killed by signal 9")
     (tmp_path / GONE / "tuner2.json").write_text('{"ho')          # being written: left for the next pass
-    assert take_gone_reports(tmp_path) == {"tuner1": "was killed by signal 9"}
+    assert take_gone_reports(tmp_path) == {"tuner1": "was killed by signal 9 and will not be restarted"}
     assert take_gone_reports(tmp_path) == {}
     assert take_gone_reports(tmp_path / "nowhere") == {}         # no report yet: no directory either
+
+
+def test_a_process_that_ended_is_gone_even_as_a_zombie():
+    from training.gone import local_process_gone
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert not local_process_gone(child.pid)           # running
+        child.kill()
+        deadline = time.monotonic() + 30
+        while not local_process_gone(child.pid):           # killed, not yet waited for: a zombie
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    finally:
+        child.wait()
+    assert local_process_gone(child.pid)                   # reaped: no such process
+    assert not local_process_gone(1)                       # init runs (as another user's process would)
