@@ -11,7 +11,8 @@ know that a worker is gone for good says so.
   never pre-empts a restart.
 - **A worker started by hand on the chief's machine** (no launcher to restart
   it) is gone when the process its heartbeat names no longer runs there (or
-  is a zombie): :func:`local_process_gone`.
+  is a zombie): :func:`local_process_gone`, asked only when the worker's pids
+  are the chief's (:func:`pid_space`).
 - Anything else (a hung worker, one on another machine) is left to the
   silence limit.
 
@@ -22,12 +23,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
 
 from hparams_tools._files import atomic_write
 
-__all__ = ["GONE", "SUPERVISED_ENV", "report_gone", "take_gone_reports", "this_host", "local_process_gone"]
+__all__ = ["GONE", "SUPERVISED_ENV", "report_gone", "take_gone_reports", "pid_space", "local_process_gone"]
 
 GONE = "gone"
 SUPERVISED_ENV = "HPARAMS_TOOLS_SUPERVISED"  # set by the launcher for the processes it restarts
@@ -63,9 +63,19 @@ def take_gone_reports(state_dir: Path) -> dict[str, str]:
     return gone
 
 
-def this_host() -> str:
-    """The name a worker's heartbeat records, to tell the chief whether it shares the chief's machine."""
-    return socket.gethostname()
+def pid_space() -> str:
+    """Where this process's pids mean something: the machine's boot id and the pid namespace ("" if unknown).
+
+    A worker's heartbeat records it; the chief checks a worker's pid only when they are equal. A
+    hostname would not do: cloned machines and containers share names, and a container's pids are
+    not its host's.
+    """
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
+            boot = fh.read().strip()
+        return f"{boot}/{os.readlink('/proc/self/ns/pid')}"
+    except OSError:  # not Linux, or /proc hidden: no pid checks, the silence limit decides
+        return ""
 
 
 def local_process_gone(pid: int) -> bool:

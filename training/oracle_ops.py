@@ -46,7 +46,7 @@ from keras_tuner.src.engine import trial as trial_module
 
 from hparams_tools._files import atomic_write
 
-from .gone import SUPERVISED_ENV, local_process_gone, take_gone_reports, this_host
+from .gone import SUPERVISED_ENV, local_process_gone, pid_space, take_gone_reports
 
 __all__ = ["SilenceLimit", "Lease", "TrialRevoked", "serve", "HEARTBEATS", "OWNERS"]
 
@@ -79,7 +79,7 @@ class Lease:
         path = self.state_dir / HEARTBEATS / f"{self.tuner_id}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(path) as fh:
-            json.dump({"trial": trial_id, "beat": self._count, "pid": os.getpid(), "host": this_host(),
+            json.dump({"trial": trial_id, "beat": self._count, "pid": os.getpid(), "pid_space": pid_space(),
                        "supervised": bool(os.environ.get(SUPERVISED_ENV))}, fh)
 
     def holds(self, trial_id: str) -> bool:
@@ -148,7 +148,7 @@ class _Guard:
         self.beats: dict[str, tuple] = {}                  # tuner id -> (last heartbeat content, when seen)
         self.notes: list[str] = []                         # lines for the serving loop to print
         self.requeued: set[str] = set()
-        self.host = this_host()
+        self.pid_space = pid_space()
         self.local_pids: dict[str, tuple[str, int]] = {}  # unsupervised workers here -> (trial, pid) of last beat
 
     def dead_local_workers(self) -> dict[str, str]:
@@ -178,7 +178,7 @@ class _Guard:
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # being replaced right now; read it next tick
             tuner = path.stem
-            if not beat.get("supervised") and beat.get("host") == self.host:
+            if not beat.get("supervised") and self.pid_space and beat.get("pid_space") == self.pid_space:
                 self.local_pids[tuner] = (key[0], key[2])  # started by hand here: its process tells if it is gone
             else:
                 self.local_pids.pop(tuner, None)

@@ -241,3 +241,13 @@ def test_a_process_that_ended_is_gone_even_as_a_zombie():
         child.wait()
     assert local_process_gone(child.pid)                   # reaped: no such process
     assert not local_process_gone(1)                       # init runs (as another user's process would)
+
+
+def test_processes_of_one_machine_share_a_pid_space():
+    from training.gone import pid_space
+
+    here = pid_space()
+    child = subprocess.run([sys.executable, "-c", "from training.gone import pid_space; print(pid_space())"],
+                           capture_output=True, text=True, check=True, cwd=ROOT,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout.strip()
+    assert here and child == here and "/pid:[" in here
