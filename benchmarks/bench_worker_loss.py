@@ -20,6 +20,7 @@ Target (issue 8): every trial completes, in at most 2x the time without the loss
 
     python benchmarks/bench_worker_loss.py                 # default: 8 trials, 32 px, 50 images/class
     python benchmarks/bench_worker_loss.py --worker-timeout 30
+    python benchmarks/bench_worker_loss.py --by-hand       # chief and workers started by hand, no launcher
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -34,8 +36,12 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from training.launch import free_port  # noqa: E402
 
 SPACE = """\
 method: random
@@ -53,26 +59,33 @@ def _sweep(args: argparse.Namespace, logdir: Path, space: Path, loss: str | None
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
     for name in ("KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID"):
         env.pop(name, None)
-    cmd = [sys.executable, "-m", "training.sweep", "--workers", "2", "--space", str(space), "--logdir", str(logdir),
+    cmd = [sys.executable, "-m", "training.sweep", "--space", str(space), "--logdir", str(logdir),
            "--image-size", str(args.image_size), "--samples-per-class", str(args.samples_per_class),
            "--cache-dir", args.cache_dir, "--no-report"]
-    if loss:
-        cmd += ["--max-restarts", "0"]
     if args.worker_timeout:
         cmd += ["--worker-timeout", str(args.worker_timeout)]
+    if args.by_hand:  # keras-tuner's own way: three processes and its env variables, no launcher
+        env.update(KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=str(free_port()))
+        roles = ["chief", "tuner0", "tuner1"]
+    else:
+        cmd += ["--workers", "2"] + (["--max-restarts", "0"] if loss else [])
+        roles = [None]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    procs = [subprocess.Popen(cmd, env={**env, "KERASTUNER_TUNER_ID": role} if role else env, cwd=ROOT, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for role in roles]
+    proc = procs[0]  # the launcher, or the chief
     lines: list[str] = []
     finished: list[float] = []
 
-    def read() -> None:
-        for line in proc.stdout:
+    def read(stream: Any) -> None:
+        for line in stream:
             lines.append(line.rstrip("\n"))
-            if line.startswith("[chief] finished in "):
+            if re.match(r"(\[chief\] )?finished in ", line):
                 finished.append(time.perf_counter() - start)
 
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    readers = [threading.Thread(target=read, args=(p.stdout,), daemon=True) for p in procs]
+    for reader in readers:
+        reader.start()
     hit = None
     heartbeat = logdir / ".keras_tuner" / "heartbeats" / "tuner0.json"
     while loss and hit is None and proc.poll() is None:
@@ -88,8 +101,10 @@ def _sweep(args: argparse.Namespace, logdir: Path, space: Path, loss: str | None
         while not finished and proc.poll() is None:
             time.sleep(0.1)
         os.kill(hit[2], signal.SIGCONT)  # the sweep is done; let the stale worker find out and leave
-    proc.wait()
-    reader.join(timeout=30)
+    for p in procs:
+        p.wait()
+    for reader in readers:
+        reader.join(timeout=30)
     seconds = finished[0] if finished else time.perf_counter() - start
     statuses = {}
     for f in (logdir / ".keras_tuner" / "sweep").glob("trial_*/trial.json"):
@@ -109,12 +124,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--samples-per-class", type=int, default=50)
     p.add_argument("--worker-timeout", type=float, help="passed to the sweep (default: its adaptive limit)")
     p.add_argument("--cache-dir", default=str(ROOT / "logs" / ".cache"))
+    p.add_argument("--by-hand", action="store_true", help="start the chief and both workers by hand (keras-tuner's "
+                   "KERASTUNER_* variables) instead of through the launcher: nobody restarts or reports a worker")
     args = p.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="bench-loss-"))
     space = tmp / "space.yaml"
     space.write_text(SPACE.format(trials=args.trials), encoding="utf-8")
     base = _sweep(args, tmp / "baseline", space, loss=None)
-    print(f"baseline (2 workers, no loss): {base['seconds']:.1f} s to the chief's end, {base['completed']}/"
+    print(f"baseline (2 workers{' started by hand' if args.by_hand else ''}, no loss): {base['seconds']:.1f} s to the chief's end, {base['completed']}/"
           f"{args.trials} completed, {base['sessions']} sessions, exit {base['rc']}", flush=True)
     met = True
     for loss in ("killed", "hung"):

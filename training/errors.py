@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hparams_tools.errors import HParamsToolsError, OutputError, SpaceFileError
 
-__all__ = ["TrainingError", "DataError", "StrategyError", "ConfigError", "BackendError", "SpaceFileError",
-           "OutputError"]
+__all__ = ["TrainingError", "DataError", "StrategyError", "ConfigError", "BackendError", "ChiefGoneError",
+           "SpaceFileError", "OutputError"]
 
 
 class TrainingError(HParamsToolsError):
@@ -26,3 +26,10 @@ class ConfigError(TrainingError):
 
 class BackendError(ConfigError):
     """The Keras backend is unknown, not installed, or another one is already loaded in this process."""
+
+
+class ChiefGoneError(TrainingError):
+    """A worker's chief stopped answering for good (the sweep ended while it was away, or the chief died).
+
+    Not bad input: ``python -m training.sweep`` exits with status 1 for it, not 2.
+    """

@@ -16,6 +16,9 @@ know that a worker is gone for good says so.
 - Anything else (a hung worker, one on another machine) is left to the
   silence limit.
 
+The other way round, a worker whose chief is gone for good stops instead of
+waiting for it (keras-tuner's client would wait an hour): :func:`wait_for_chief`.
+
 This module imports no backend: the launcher must stay free of one.
 """
 
@@ -23,11 +26,16 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import time
 from pathlib import Path
 
 from hparams_tools._files import atomic_write
 
-__all__ = ["GONE", "SUPERVISED_ENV", "report_gone", "take_gone_reports", "pid_space", "local_process_gone"]
+from .errors import ChiefGoneError
+
+__all__ = ["GONE", "SUPERVISED_ENV", "report_gone", "take_gone_reports", "pid_space", "local_process_gone",
+           "wait_for_chief"]
 
 GONE = "gone"
 SUPERVISED_ENV = "HPARAMS_TOOLS_SUPERVISED"  # set by the launcher for the processes it restarts
@@ -94,3 +102,23 @@ def local_process_gone(pid: int) -> bool:
             return fh.read().rsplit(b")", 1)[1].split()[0] == b"Z"
     except (OSError, IndexError):
         return False
+
+
+def wait_for_chief(address: tuple[str, int], *, patience: float = 30.0, poll: float = 1.0) -> None:
+    """Return once the chief's oracle accepts connections; raise :class:`ChiefGoneError` after ``patience`` s.
+
+    A worker asks this before each trial after its first (a worker started before its chief may wait
+    for it as long as keras-tuner does). The chief refusing for that long means it ended the sweep
+    while this worker was away (paused, hung, cut off), or died.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            with socket.create_connection(address, timeout=min(poll * 2, 5.0)):
+                return
+        except OSError:
+            if time.monotonic() >= deadline:
+                raise ChiefGoneError(f"the chief at {address[0]}:{address[1]} has not answered for {patience:.0f} s "
+                                     "(the sweep ended while this worker was away, or the chief stopped); this "
+                                     "worker stops. Restart the chief to resume the sweep") from None
+            time.sleep(poll)

@@ -27,7 +27,7 @@ from hparams_tools.cli import OneLineArgumentParser, error_line
 from hparams_tools.space import MAX_TRIALS, METHODS, SearchSpace, load_space
 
 from ._backend import BACKENDS, DEFAULT_BACKEND
-from .errors import ConfigError, DataError, StrategyError
+from .errors import ChiefGoneError, ConfigError, DataError, StrategyError
 from .progress import Progress, chief_reporter, leaderboard
 from .space import trial_values
 
@@ -568,6 +568,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if code is not None:
             return code
         run_sweep(args)
+    except ChiefGoneError as exc:  # not bad input: the sweep went on (or ended) without this worker
+        print(error_line("training.sweep", exc), file=sys.stderr)
+        return 1
     except HParamsToolsError as exc:
         print(error_line("training.sweep", exc), file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import re
 import shutil
 import time
@@ -33,6 +34,7 @@ from .data import Dataset, holdout_split, kfold_splits, make_pipeline
 from .hparams_logging import EpochScalars, Session
 from .model import MODEL_HPARAMS, build_model
 from .oracle_ops import Lease, TrialRevoked
+from .gone import wait_for_chief
 from .space import python_value, trial_values
 
 __all__ = ["TrialSetup", "HybridOracle", "make_oracle", "hyperband_trial_count", "FlowerTuner", "history_key"]
@@ -195,9 +197,16 @@ class FlowerTuner(kt.Tuner):
         super().__init__(oracle=oracle, hypermodel=None, **kwargs)
 
     def pre_create_trial(self) -> None:
-        """Wait a second before asking again when the oracle's last answer was IDLE (keras-tuner would spin)."""
+        """Wait a second before asking again when the oracle's last answer was IDLE (keras-tuner would spin).
+
+        A worker that has heard from its chief before checks that the chief still answers, and stops
+        (:class:`~training.errors.ChiefGoneError`) when it does not, instead of waiting an hour in
+        keras-tuner's client.
+        """
         if self._asked and not self._began:
             time.sleep(1.0)
+        if self._asked and self.setup.lease is not None:  # a worker under a chief
+            wait_for_chief((os.environ["KERASTUNER_ORACLE_IP"], int(os.environ["KERASTUNER_ORACLE_PORT"])))
         self._asked, self._began = True, False
 
     def on_trial_begin(self, trial: Any) -> None:

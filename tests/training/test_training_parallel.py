@@ -251,3 +251,18 @@ def test_processes_of_one_machine_share_a_pid_space():
                            capture_output=True, text=True, check=True, cwd=ROOT,
                            env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout.strip()
     assert here and child == here and "/pid:[" in here
+
+
+def test_a_worker_waits_for_a_listening_chief_and_gives_up_on_a_silent_one():
+    import socket
+
+    from training.errors import ChiefGoneError
+    from training.gone import wait_for_chief
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        wait_for_chief(server.getsockname(), patience=0.5, poll=0.1)      # answers: returns at once
+        address = server.getsockname()
+    with pytest.raises(ChiefGoneError, match=rf"the chief at 127.0.0.1:{address[1]} has not answered for 0 s"):
+        wait_for_chief(address, patience=0.5, poll=0.1)                    # nobody listens any more

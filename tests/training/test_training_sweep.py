@@ -211,8 +211,6 @@ def test_equal_seeds_give_equal_scores_across_processes(tmp_path, tiny):
     for name in ("a", "b"):
         proc = run_cli(["--space", space, "--augment", "full", *tiny(tmp_path / name)])
         assert proc.returncode == 0, proc.stderr[-2000:]
-        from hparams_tools import read_experiment
-
         s = read_experiment(tmp_path / name).scalars
         runs.append(s[s.group == "validation"].sort_values(["tag", "step"]).value.tolist())
     assert runs[0] and runs[0] == runs[1]
