@@ -22,9 +22,10 @@ workers on other machines sharing the logdir):
   without it. A local worker that died is restarted by the launcher long
   before that with the same tuner id, and keras-tuner hands it its own trial.
 - **Gone.** A local worker that died and will not be restarted (past
-  ``--max-restarts``) is reported by the launcher (:mod:`training.gone`);
-  the chief re-queues its trial at its next pass instead of waiting for the
-  silence limit.
+  ``--max-restarts``) is reported by the launcher; one started by hand on the
+  chief's machine is found dead through the pid in its heartbeat
+  (:mod:`training.gone`). Either way the chief re-queues its trial at its next
+  pass instead of waiting for the silence limit.
 - **Leases.** ``owners.json`` maps each running trial to its tuner id. A worker
   checks it after every epoch and before reporting: a worker whose trial was
   re-queued (it was only slow, or paused) stops it and drops its result; the
@@ -72,6 +73,9 @@ class Lease:
         self.state_dir = Path(state_dir)
         self.tuner_id = tuner_id
         self._count = 0
+        # who this process is, for the chief's pid check (training.gone): the same for every beat
+        self._identity = {"pid": os.getpid(), "pid_space": pid_space(),
+                          "supervised": bool(os.environ.get(SUPERVISED_ENV))}
 
     def beat(self, trial_id: str) -> None:
         """Tell the chief this worker is alive and working on ``trial_id``."""
@@ -79,8 +83,7 @@ class Lease:
         path = self.state_dir / HEARTBEATS / f"{self.tuner_id}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(path) as fh:
-            json.dump({"trial": trial_id, "beat": self._count, "pid": os.getpid(), "pid_space": pid_space(),
-                       "supervised": bool(os.environ.get(SUPERVISED_ENV))}, fh)
+            json.dump({"trial": trial_id, "beat": self._count, **self._identity}, fh)
 
     def holds(self, trial_id: str) -> bool:
         """True while the chief's ``owners.json`` gives ``trial_id`` to this worker (or cannot be read)."""
@@ -236,7 +239,7 @@ def _install(oracle: Any, guard: _Guard) -> None:
     oracle.__class__ = Leased
 
 
-def _requeue_silent(oracle: Any, guard: _Guard, now: float, gone: dict[str, str]) -> None:
+def _requeue_lost(oracle: Any, guard: _Guard, now: float, gone: dict[str, str]) -> None:
     """Re-queue the trial of every tuner gone for good or silent past the limit; forget idle tuners like them."""
     limit = guard.limit.seconds()
     with_trial = dict(oracle.ongoing_trials)
@@ -266,7 +269,7 @@ def _tick(oracle: Any, guard: _Guard) -> bool:
     """One watchdog pass under the oracle's lock; True when the chief may exit (all trials done)."""
     now = time.monotonic()
     guard.read_heartbeats(now)
-    _requeue_silent(oracle, guard, now, {**guard.dead_local_workers(), **take_gone_reports(guard.state_dir)})
+    _requeue_lost(oracle, guard, now, {**guard.dead_local_workers(), **take_gone_reports(guard.state_dir)})
     return not oracle.ongoing_trials and not oracle.tuner_ids and not oracle._retry_queue
 
 
